@@ -1,0 +1,16 @@
+# The README's two commands. Both set up the environment first (idempotent, cached).
+PY := .venv/bin/python
+DATA := data/hce_synth
+
+.PHONY: setup demo test dataset
+setup:
+	bash tools/setup_env.sh
+
+dataset: setup
+	$(PY) tools/make_dataset.py --out $(DATA)
+
+demo: dataset
+	$(PY) tools/demo.py --data-root $(DATA)
+
+test: setup
+	$(PY) -m pytest tests -q -p no:cacheprovider

@@ -1,0 +1,9 @@
+# HCE twin of faster-rcnn_r18-thin_fpn_1k_synth-context.py (identical data, schedule, seed and
+# detector); only the RoI head becomes HCERoIHead with the default HCE settings.
+_base_ = './faster-rcnn_r18-thin_fpn_1k_synth-context.py'
+model = dict(
+    roi_head=dict(
+        type='HCERoIHead',
+        context_embedding=dict(in_levels=[1]),
+        context_roi=dict(early_fusion='sum', use_global=True),
+        late_fusion=dict(fusion='mean', test_branch='both')))

@@ -1,0 +1,3 @@
+# HCE ablation on the built-in data: embedding loss + early fusion by concat + 1x1 projection.
+_base_ = '../demo/hce_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
+model = dict(roi_head=dict(context_roi=dict(early_fusion='concat'), late_fusion=None))

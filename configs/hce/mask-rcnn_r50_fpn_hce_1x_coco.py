@@ -1,0 +1,10 @@
+# HCE on mmdet's Mask R-CNN R50-FPN 1x COCO: the box branch gets HCE, the mask branch (its own
+# RoI extractor and head) is unchanged.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
+model = dict(
+    roi_head=dict(
+        type='HCERoIHead',
+        context_embedding=dict(in_levels=[1]),
+        context_roi=dict(early_fusion='sum', use_global=True),
+        late_fusion=dict(fusion='mean', test_branch='both')))

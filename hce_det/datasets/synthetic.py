@@ -1,0 +1,317 @@
+"""Procedural detection data ("SynthScenes"): real image files + COCO/LVIS-style JSON.
+
+Three phenomena the package targets are built in, each behind a knob:
+
+* **Context-dependent classes** -- pairs of classes drawn pixel-identically (same shape, same
+  colour distribution, same neutral pad around the object) that differ only by the scene they
+  appear in: ``boat``/``car`` and ``buoy``/``cone`` share a shape; the first of each pair lives on
+  *water*, the second on *road*. Only context beyond the object's pad tells them apart.
+* **Long-tailed frequencies** -- per-class sampling weights ``r**(-rank/(C-1))`` for an imbalance
+  ratio ``r``, plus LVIS fields (``frequency`` r/c/f from training image counts,
+  ``image_count``, ``instance_count``, ``neg_category_ids``, ``not_exhaustive_category_ids``).
+* **Fog domain shift** -- the Foggy Cityscapes model ``I = R*t + A*(1-t)``, ``t = exp(-beta*depth)``
+  (Sakaridis et al., IJCV 2018, eq. 2) with a synthetic depth map growing towards the horizon.
+
+Everything is deterministic by seed: image ``i`` of a split depends only on
+``(seed, split name, i)``, so changing an image count does not change the other images.
+"""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+#: Class names; index = ``category_id - 1``.
+CLASSES: Tuple[str, ...] = ('boat', 'car', 'buoy', 'cone', 'disc', 'square', 'diamond', 'star',
+                            'cross', 'ring')
+#: Shape drawn for each class (context pairs share a shape).
+CLASS_SHAPE = dict(boat='hull', car='hull', buoy='spike', cone='spike', disc='disc',
+                   square='square', diamond='diamond', star='star', cross='cross', ring='ring')
+#: Scene a context-dependent class may appear in (others appear anywhere).
+CLASS_SCENE = dict(boat='water', car='road', buoy='water', cone='road')
+#: The classes whose identity is given by the scene only.
+CONTEXT_CLASSES: Tuple[str, ...] = tuple(CLASS_SCENE)
+SCENES: Tuple[str, ...] = ('water', 'road', 'field')
+#: Rank order for long-tailed sampling (most to least frequent), fixed so that every frequency
+#: group holds context-dependent and context-free classes alike.
+LONG_TAIL_ORDER: Tuple[str, ...] = ('disc', 'car', 'square', 'boat', 'star', 'cone', 'diamond',
+                                    'buoy', 'cross', 'ring')
+
+
+@dataclass
+class SplitSpec:
+    """What one split looks like. Defaults give the balanced context split."""
+    name: str
+    num_images: int
+    img_size: int = 128
+    seed: int = 0
+    imbalance: float = 1.0            # head/tail sampling-weight ratio (1 = balanced)
+    max_objects: int = 4
+    min_size: float = 0.11            # object size range, fraction of img_size
+    max_size: float = 0.28
+    pad_ratio: float = 1.5            # neutral pad around each object, relative to its size
+    fog_beta: float = 0.0             # 0 = clear; Foggy Cityscapes uses 0.005/0.01/0.02
+    depth_range: Tuple[float, float] = (5.0, 150.0)   # metres, bottom row -> horizon
+    atmospheric_light: float = 0.86
+    neg_per_image: int = 2            # LVIS neg_category_ids sampled per image
+    not_exhaustive_prob: float = 0.0  # chance an image lists a present class as not exhaustive
+    # Context classes live in one scene of three; this weight factor (solved from
+    # a/(2a+6) = 2/(2a+6) + 1/6) gives them the same expected frequency as context-free classes.
+    context_boost: float = 4.5
+
+
+@dataclass
+class SuiteSpec:
+    """The package's built-in dataset: context, long-tail and fog splits."""
+    img_size: int = 128
+    seed: int = 0
+    context_train: int = 480
+    context_val: int = 120
+    lt_train: int = 600
+    lt_val: int = 160
+    lt_imbalance: float = 100.0
+    fog_train: int = 400
+    fog_val: int = 120
+    fog_beta: float = 0.02
+    splits: Dict[str, SplitSpec] = field(default_factory=dict)
+
+    def build(self) -> Dict[str, SplitSpec]:
+        s, k = self.seed, self.img_size
+        specs = [
+            SplitSpec('context_train', self.context_train, k, s),
+            SplitSpec('context_val', self.context_val, k, s + 1),
+            SplitSpec('lt_train', self.lt_train, k, s + 2, imbalance=self.lt_imbalance,
+                      not_exhaustive_prob=0.05),
+            # balanced validation so rare classes have enough instances to be measured
+            SplitSpec('lt_val', self.lt_val, k, s + 3),
+            SplitSpec('fog_source_train', self.fog_train, k, s + 4),
+            SplitSpec('fog_source_val', self.fog_val, k, s + 5),
+            SplitSpec('fog_target_train', self.fog_train, k, s + 6, fog_beta=self.fog_beta),
+            SplitSpec('fog_target_val', self.fog_val, k, s + 7, fog_beta=self.fog_beta),
+        ]
+        return {sp.name: sp for sp in specs}
+
+
+def class_weights(imbalance: float, order: Sequence[str] = LONG_TAIL_ORDER) -> Dict[str, float]:
+    """Exponential long-tail profile: ``w_rank = imbalance ** (-rank / (C - 1))``."""
+    if imbalance < 1:
+        raise ValueError(f'imbalance must be >= 1, got {imbalance}')
+    n = len(order)
+    return {c: float(imbalance ** (-i / (n - 1))) for i, c in enumerate(order)}
+
+
+def lvis_frequency(image_count: int, rare_max: int = 10, common_max: int = 100) -> str:
+    """LVIS v1 frequency group from the number of training images (r: 1-10, c: 11-100, f: >100)."""
+    return 'r' if image_count <= rare_max else 'c' if image_count <= common_max else 'f'
+
+
+def _rng(seed: int, split: str, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(split.encode()), index])
+
+
+# ----------------------------------------------------------------------------- rendering
+def _scene(rng: np.random.Generator, kind: str, size: int) -> np.ndarray:
+    """Scene texture (uint8 BGR). Water: blue waves; road: grey with lane marks; field: green."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    noise = rng.normal(0, 6, (size, size, 1)).astype(np.float32)
+    if kind == 'water':
+        base = np.array([170, 110, 40], np.float32) + rng.uniform(-15, 15, 3)
+        phase, freq = rng.uniform(0, 2 * np.pi), rng.uniform(0.25, 0.45)
+        wave = 18 * np.sin(freq * yy + 3 * np.sin(0.08 * xx + phase))[..., None]
+        img = base + wave + noise
+    elif kind == 'road':
+        base = np.array([105, 105, 110], np.float32) + rng.uniform(-12, 12, 1)
+        img = np.broadcast_to(base, (size, size, 3)) + noise
+        img = np.ascontiguousarray(img)
+        period = max(8, size // 8)
+        for y in rng.choice(np.arange(period, size - period), size=2, replace=False):
+            on = (xx[0] // period) % 2 == 0
+            img[int(y):int(y) + max(2, size // 48), on] = (40, 200, 230)
+    else:
+        base = np.array([60, 150, 70], np.float32) + rng.uniform(-15, 15, 3)
+        img = base + noise * 2
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _shape_mask(kind: str, w: int, h: int) -> np.ndarray:
+    """Binary mask (h, w) of a shape filling its box."""
+    m = np.zeros((h, w), np.uint8)
+    W, H = w - 1, h - 1
+    if kind == 'hull':
+        cv2.ellipse(m, (W // 2, int(H * .62)), (W // 2, int(H * .38)), 0, 0, 180, 1, -1)
+        cv2.rectangle(m, (0, int(H * .45)), (W, int(H * .62)), 1, -1)
+        cv2.rectangle(m, (int(W * .3), 0), (int(W * .62), int(H * .45)), 1, -1)
+    elif kind == 'spike':
+        cv2.fillPoly(m, [np.array([[W // 2, 0], [W, int(H * .8)], [0, int(H * .8)]])], 1)
+        cv2.rectangle(m, (0, int(H * .8)), (W, H), 1, -1)
+    elif kind == 'disc':
+        cv2.ellipse(m, (W // 2, H // 2), (W // 2, H // 2), 0, 0, 360, 1, -1)
+    elif kind == 'square':
+        m[:] = 1
+    elif kind == 'diamond':
+        cv2.fillPoly(m, [np.array([[W // 2, 0], [W, H // 2], [W // 2, H], [0, H // 2]])], 1)
+    elif kind == 'star':
+        ang = np.pi / 2 + np.arange(10) * np.pi / 5
+        rad = np.where(np.arange(10) % 2 == 0, 1.0, 0.45)
+        pts = np.stack([W / 2 + W / 2 * rad * np.cos(ang), H / 2 - H / 2 * rad * np.sin(ang)], 1)
+        cv2.fillPoly(m, [pts.round().astype(np.int32)], 1)
+        m[0, W // 2] = 1  # keep the box tight at the top tip
+    elif kind == 'cross':
+        t = max(1, int(round(min(W, H) * .18)))
+        m[H // 2 - t:H // 2 + t + 1, :] = 1
+        m[:, W // 2 - t:W // 2 + t + 1] = 1
+    elif kind == 'ring':
+        cv2.ellipse(m, (W // 2, H // 2), (W // 2, H // 2), 0, 0, 360, 1, -1)
+        cv2.ellipse(m, (W // 2, H // 2), (max(1, int(W * .28)), max(1, int(H * .28))), 0, 0, 360, 0, -1)
+    else:
+        raise KeyError(f'unknown shape {kind!r}')
+    return m
+
+
+def _depth(size: int, depth_range: Tuple[float, float]) -> np.ndarray:
+    """Synthetic depth (metres): near at the bottom row, far at the top, quadratic in height."""
+    near, far = depth_range
+    v = 1.0 - np.arange(size, dtype=np.float32) / max(size - 1, 1)
+    col = near + (far - near) * v ** 2
+    return np.repeat(col[:, None], size, axis=1)
+
+
+def apply_fog(img: np.ndarray, depth: np.ndarray, beta: float, airlight: float = 0.86) -> np.ndarray:
+    """Foggy Cityscapes model: ``I = R*t + A*(1-t)``, ``t = exp(-beta*depth)`` (IJCV 2018, eq. 2)."""
+    t = np.exp(-beta * depth)[..., None]
+    out = img.astype(np.float32) / 255.0 * t + airlight * (1.0 - t)
+    return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _overlaps(box, boxes, thr=0.05) -> bool:
+    x, y, w, h = box
+    for bx, by, bw, bh in boxes:
+        iw = min(x + w, bx + bw) - max(x, bx)
+        ih = min(y + h, by + bh) - max(y, by)
+        if iw > 0 and ih > 0 and iw * ih / min(w * h, bw * bh) > thr:
+            return True
+    return False
+
+
+def render_image(spec: SplitSpec, index: int, weights: Dict[str, float]):
+    """Render image ``index`` of a split. Returns (BGR uint8 image, scene, [(class, xywh), ...])."""
+    rng = _rng(spec.seed, spec.name, index)
+    S = spec.img_size
+    scene = SCENES[rng.integers(len(SCENES))]
+    img = _scene(rng, scene, S)
+    allowed = [c for c in CLASSES if CLASS_SCENE.get(c, scene) == scene]
+    p = np.array([weights[c] * (spec.context_boost if c in CLASS_SCENE else 1.0)
+                  for c in allowed])
+    n_obj = int(rng.integers(1, spec.max_objects + 1))
+    objects: List[Tuple[str, Tuple[int, int, int, int]]] = []
+    pads: List[Tuple[int, int, int, int]] = []
+    for _ in range(n_obj):
+        cls = allowed[rng.choice(len(allowed), p=p / p.sum())]
+        for _attempt in range(20):
+            s = rng.uniform(spec.min_size, spec.max_size) * S
+            w = int(round(s * rng.uniform(0.8, 1.25)))
+            h = int(round(s * rng.uniform(0.8, 1.25)))
+            pw, ph = int(w * spec.pad_ratio), int(h * spec.pad_ratio)
+            if pw >= S or ph >= S:
+                continue
+            px, py = int(rng.integers(0, S - pw)), int(rng.integers(0, S - ph))
+            if not _overlaps((px, py, pw, ph), pads):
+                break
+        else:
+            continue
+        pads.append((px, py, pw, ph))
+        x, y = px + (pw - w) // 2, py + (ph - h) // 2
+        # neutral pad: identical local surroundings for every class
+        cv2.rectangle(img, (px, py), (px + pw - 1, py + ph - 1), (128, 128, 128), -1)
+        color = cv2.cvtColor(np.uint8([[[rng.integers(0, 180), rng.integers(150, 256),
+                                         rng.integers(130, 256)]]]), cv2.COLOR_HSV2BGR)[0, 0]
+        mask = _shape_mask(CLASS_SHAPE[cls], w, h).astype(bool)
+        img[y:y + h, x:x + w][mask] = color
+        objects.append((cls, (x, y, w, h)))
+    if spec.fog_beta > 0:
+        img = apply_fog(img, _depth(S, spec.depth_range), spec.fog_beta, spec.atmospheric_light)
+    return img, scene, objects
+
+
+# ----------------------------------------------------------------------------- writing
+def generate_split(spec: SplitSpec, out_dir: str, ann_name: Optional[str] = None,
+                   write_images: bool = True) -> dict:
+    """Write ``images/<split>/*.png`` and ``annotations/<split>.json`` under ``out_dir``.
+
+    The JSON is COCO format (``file_name`` relative to ``out_dir``) with LVIS extras.
+    Returns the JSON dict.
+    """
+    weights = class_weights(spec.imbalance)
+    img_dir = osp.join(out_dir, 'images', spec.name)
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+    images, anns = [], []
+    cat_ids = {c: i + 1 for i, c in enumerate(CLASSES)}
+    for i in range(spec.num_images):
+        img, scene, objects = render_image(spec, i, weights)
+        fname = f'images/{spec.name}/{i:06d}.png'
+        if write_images:
+            cv2.imwrite(osp.join(out_dir, fname), img)
+        rng = _rng(spec.seed, spec.name + '/lvis', i)
+        present = sorted({cat_ids[c] for c, _ in objects})
+        absent = [k for k in cat_ids.values() if k not in present]
+        neg = sorted(rng.choice(absent, size=min(spec.neg_per_image, len(absent)),
+                                replace=False).tolist()) if absent else []
+        not_exh = [k for k in present if rng.random() < spec.not_exhaustive_prob]
+        images.append(dict(id=i + 1, file_name=fname, width=spec.img_size, height=spec.img_size,
+                           scene=scene, fog_beta=spec.fog_beta, neg_category_ids=neg,
+                           not_exhaustive_category_ids=not_exh))
+        for cls, (x, y, w, h) in objects:
+            mask = _shape_mask(CLASS_SHAPE[cls], w, h)
+            contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            seg = [(c.reshape(-1, 2) + [x, y]).astype(float).ravel().tolist()
+                   for c in contours if len(c) >= 3]
+            anns.append(dict(id=len(anns) + 1, image_id=i + 1, category_id=cat_ids[cls],
+                             bbox=[float(x), float(y), float(w), float(h)], area=float(mask.sum()),
+                             segmentation=seg, iscrowd=0))
+    img_count = {k: 0 for k in cat_ids.values()}
+    inst_count = {k: 0 for k in cat_ids.values()}
+    seen = set()
+    for a in anns:
+        inst_count[a['category_id']] += 1
+        if (a['image_id'], a['category_id']) not in seen:
+            seen.add((a['image_id'], a['category_id']))
+            img_count[a['category_id']] += 1
+    categories = [{'id': k, 'name': c, 'synset': f'{c}.n.01', 'synonyms': [c],
+                   'def': f'synthetic {c}', 'shape': CLASS_SHAPE[c],
+                   'context_scene': CLASS_SCENE.get(c), 'image_count': img_count[k],
+                   'instance_count': inst_count[k], 'frequency': lvis_frequency(img_count[k])}
+                  for c, k in cat_ids.items()]
+    data = dict(info=dict(description='hce_det SynthScenes', split=asdict(spec)),
+                images=images, annotations=anns, categories=categories, licenses=[])
+    path = osp.join(out_dir, 'annotations', (ann_name or spec.name) + '.json')
+    with open(path, 'w') as f:
+        json.dump(data, f)
+    return data
+
+
+def generate_suite(out_dir: str, suite: Optional[SuiteSpec] = None,
+                   only: Optional[Sequence[str]] = None, progress=None) -> Dict[str, dict]:
+    """Generate every split of the built-in dataset (or the ``only`` ones) under ``out_dir``."""
+    suite = suite or SuiteSpec()
+    specs = suite.build()
+    unknown = set(only or ()) - set(specs)
+    if unknown:
+        raise KeyError(f'unknown split(s) {sorted(unknown)}; choose from {sorted(specs)}')
+    out = {}
+    for name, spec in specs.items():
+        if only and name not in only:
+            continue
+        if progress:
+            progress(f'{name}: {spec.num_images} images')
+        out[name] = generate_split(spec, out_dir)
+    with open(osp.join(out_dir, 'suite.json'), 'w') as f:
+        json.dump(dict(suite={k: v for k, v in asdict(suite).items() if k != 'splits'},
+                       classes=CLASSES, context_classes=CONTEXT_CLASSES), f, indent=1)
+    return out

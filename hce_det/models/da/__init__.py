@@ -1,0 +1,11 @@
+from .categorical_reg import ImageCategoryClassifier, ccr_weights, image_labels_from_gt
+from .da_faster_rcnn import DAFasterRCNN
+from .discriminators import (GlobalDomainDiscriminator, ImageDomainDiscriminator,
+                             InstanceDomainDiscriminator, LocalDomainDiscriminator,
+                             focal_domain_loss)
+from .domain_batch import DomainBatchPreprocessor, SelectFeatureLevels
+
+__all__ = ['DAFasterRCNN', 'ImageDomainDiscriminator', 'InstanceDomainDiscriminator',
+           'LocalDomainDiscriminator', 'GlobalDomainDiscriminator', 'focal_domain_loss',
+           'ImageCategoryClassifier', 'ccr_weights', 'image_labels_from_gt',
+           'DomainBatchPreprocessor', 'SelectFeatureLevels']

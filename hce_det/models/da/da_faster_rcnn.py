@@ -1,0 +1,290 @@
+"""Domain-adaptive Faster R-CNN: DA-Faster / SW-Faster alignment plus CR-DA's ICR and CCR as
+config switches, trained on two-domain batches of any size and source:target ratio.
+
+Facts (module sizes, loss weights, label conventions) follow megvii-research/CR-DA-DET
+(``DA_Faster_ICR_CCR/lib/model/da_faster_rcnn_instance_weight/faster_rcnn.py`` and
+``SW_Faster_ICR_CCR/da_train_net.py``); see ``shared/DESIGN.md`` section 2.
+
+Training batches come from the ``MultiBranch`` pipelines of ``configs/_base_/datasets/*_da.py``
+with branches ``source`` (labelled) and ``target`` (unlabelled). Everything outside
+:meth:`DAFasterRCNN.loss` is inherited, so ``predict`` / ``_forward`` are exactly Faster R-CNN
+(the discriminators, ICR head and consistency terms exist for training only).
+"""
+import copy
+from contextlib import contextmanager
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmdet.models.detectors import FasterRCNN
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox2roi
+from .categorical_reg import ccr_weights
+
+SOURCE, TARGET = 1, 0  # domain labels used by every discriminator
+
+
+def _parse_feats(spec: Union[str, Sequence[str]]) -> List[Tuple[str, int]]:
+    """``'neck.0'`` or ``['backbone.2', ...]`` -> ``[('neck', 0), ...]``."""
+    specs = [spec] if isinstance(spec, str) else list(spec)
+    out = []
+    for s in specs:
+        where, _, idx = str(s).partition('.')
+        if where not in ('backbone', 'neck') or not idx.lstrip('-').isdigit():
+            raise ValueError(f"feature spec {s!r} must look like 'backbone.<i>' or 'neck.<i>'")
+        out.append((where, int(idx)))
+    return out
+
+
+def _strip_annotations(sample):
+    """Drop every annotation of a target image so nothing downstream can use it for a loss."""
+    sample = copy.copy(sample)
+    empty = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    sample.gt_instances = empty
+    if 'ignored_instances' in sample:
+        sample.ignored_instances = copy.deepcopy(empty)
+    return sample
+
+
+@MODELS.register_module()
+class DAFasterRCNN(FasterRCNN):
+    """Faster R-CNN with domain alignment and categorical regularization (training only).
+
+    Every component is optional; a ``None`` switches it off. Each discriminator/ICR config takes
+    an extra key ``feats`` naming the feature maps it reads (``'backbone.<i>'`` = backbone output
+    i, before the neck; ``'neck.<i>'`` = neck output i; a list averages the loss over levels).
+
+    Args:
+        img_da: DA-Faster image-level discriminator (``ImageDomainDiscriminator``).
+        ins_da: instance-level discriminator on the bbox head's classifier input
+            (``InstanceDomainDiscriminator``; ``in_channels`` = bbox head fc width).
+        consistency: ``dict(loss_weight=0.1)``: sum-MSE between each RoI's instance P(source) and
+            the detached mean image-level P(source) of its image, averaged over images (needs
+            ``img_da`` and ``ins_da``).
+        local_da / global_da: SW-Faster strong local (least squares) and weak global (focal)
+            discriminators.
+        icr: ``ImageCategoryClassifier`` trained on source images only.
+        ccr: ``dict(lam=1.0)``: weights the target instance loss per RoI (needs ``icr``, ``ins_da``).
+        grl_scale: multiplies every discriminator's GRL coefficient (a hook may schedule it).
+    """
+
+    def __init__(self, *args, img_da: Optional[dict] = None, ins_da: Optional[dict] = None,
+                 consistency: Optional[dict] = None, local_da: Optional[dict] = None,
+                 global_da: Optional[dict] = None, icr: Optional[dict] = None,
+                 ccr: Optional[dict] = None, grl_scale: float = 1.0,
+                 data_preprocessor: Optional[dict] = None, **kwargs) -> None:
+        if data_preprocessor is not None and data_preprocessor.get('type') not in (
+                'DomainBatchPreprocessor', 'MultiBranchDataPreprocessor'):
+            data_preprocessor = dict(type='DomainBatchPreprocessor',
+                                     data_preprocessor=data_preprocessor)
+        super().__init__(*args, data_preprocessor=data_preprocessor, **kwargs)
+        self.da_feats: Dict[str, List[Tuple[str, int]]] = {}
+        for name, cfg in (('img_da', img_da), ('ins_da', ins_da), ('local_da', local_da),
+                          ('global_da', global_da), ('icr', icr)):
+            if cfg is None:
+                setattr(self, name, None)
+                continue
+            cfg = dict(cfg)
+            feats = cfg.pop('feats', None)
+            if name != 'ins_da':
+                if feats is None:
+                    raise ValueError(f"{name} needs 'feats', e.g. feats='neck.0' or 'backbone.3'")
+                self.da_feats[name] = _parse_feats(feats)
+            setattr(self, name, MODELS.build(cfg))
+        if icr is not None:
+            n_cls = self.roi_head.bbox_head.num_classes
+            if self.icr.num_classes != n_cls:
+                raise ValueError(f'icr.num_classes={self.icr.num_classes} but '
+                                 f'roi_head.bbox_head.num_classes={n_cls}; make them equal')
+        if consistency is not None and (img_da is None or ins_da is None):
+            raise ValueError('consistency needs both img_da and ins_da')
+        if ccr is not None and (icr is None or ins_da is None):
+            raise ValueError('ccr needs icr (image-level class scores) and ins_da')
+        if ins_da is not None and not hasattr(self.roi_head.bbox_head, 'fc_cls'):
+            raise ValueError('ins_da reads the input of roi_head.bbox_head.fc_cls; '
+                             f'{type(self.roi_head.bbox_head).__name__} has no fc_cls')
+        self.consistency = dict(consistency) if consistency is not None else None
+        self.ccr = dict(ccr) if ccr is not None else None
+        self.set_grl_scale(grl_scale)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def discriminators(self):
+        return [m for m in (self.img_da, self.ins_da, self.local_da, self.global_da)
+                if m is not None]
+
+    def set_grl_scale(self, scale: float) -> None:
+        """Scale every GRL coefficient (``coeff = grl_coeff * scale``)."""
+        self.grl_scale = float(scale)
+        for m in self.discriminators:
+            m.set_grl_scale(scale)
+
+    @contextmanager
+    def _capture_roi_features(self):
+        """Record (rois, classifier-input features) of every bbox-head call inside the block."""
+        store = dict(rois=[], feats=[])
+        head = self.roi_head
+        hooks = [
+            head.bbox_roi_extractor.register_forward_hook(
+                lambda m, inp, out: store['rois'].append(inp[1])),
+            head.bbox_head.fc_cls.register_forward_hook(
+                lambda m, inp, out: store['feats'].append(inp[0])),
+        ]
+        try:
+            yield store
+        finally:
+            for h in hooks:
+                h.remove()
+
+    @staticmethod
+    def _concat_domains(src: Tensor, tgt: Optional[Tensor], samples: SampleList) -> Tensor:
+        """Stack source and target images, zero-padding (bottom/right) to a common size."""
+        if tgt is None:
+            return src
+        h = max(src.shape[-2], tgt.shape[-2])
+        w = max(src.shape[-1], tgt.shape[-1])
+
+        def pad(t):
+            return F.pad(t, (0, w - t.shape[-1], 0, h - t.shape[-2]))
+        for s in samples:
+            s.set_metainfo(dict(batch_input_shape=(h, w)))
+        return torch.cat([pad(src), pad(tgt)], dim=0)
+
+    def _gather(self, name: str, feats: Tuple[Tensor], x: Tuple[Tensor]) -> List[Tensor]:
+        return [(feats if where == 'backbone' else x)[i] for where, i in self.da_feats[name]]
+
+    def _detection_loss(self, x: Tuple[Tensor], samples: SampleList) -> dict:
+        """RPN + RoI losses of Faster R-CNN on the source images (as ``TwoStageDetector.loss``)."""
+        losses = dict()
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        rpn_samples = copy.deepcopy(samples)
+        for s in rpn_samples:
+            s.gt_instances.labels = torch.zeros_like(s.gt_instances.labels)
+        rpn_losses, proposals = self.rpn_head.loss_and_predict(
+            x, rpn_samples, proposal_cfg=proposal_cfg)
+        for key in list(rpn_losses):
+            if 'loss' in key and 'rpn' not in key:
+                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+        losses.update(rpn_losses)
+        losses.update(self.roi_head.loss(x, proposals, samples))
+        return losses
+
+    # ------------------------------------------------------------------ training
+    def loss(self, multi_batch_inputs: Dict[str, Tensor],
+             multi_batch_data_samples: Dict[str, SampleList]) -> dict:
+        """Detection losses on ``source``; alignment losses on both domains; target annotations
+        are removed before anything runs. A batch without target images gives the source terms
+        only; one without source images raises."""
+        if not isinstance(multi_batch_inputs, dict):
+            raise TypeError('DAFasterRCNN.loss expects a two-domain batch {"source", "target"} '
+                            'built by MultiBranch pipelines (see configs/_base_/datasets/'
+                            'synth_fog_da.py); got a plain tensor')
+        src = multi_batch_inputs.get('source')
+        src_samples = multi_batch_data_samples.get('source') or []
+        if src is None or len(src_samples) == 0:
+            raise ValueError('DA batch has no source images: set source_ratio so that every '
+                             'batch holds at least one labelled source image')
+        tgt = multi_batch_inputs.get('target')
+        tgt_samples = [_strip_annotations(s) for s in multi_batch_data_samples.get('target') or []]
+        if len(tgt_samples) == 0:
+            tgt = None
+        n_s, n_t = len(src_samples), len(tgt_samples)
+
+        imgs = self._concat_domains(src, tgt, list(src_samples) + tgt_samples)
+        feats = self.backbone(imgs)
+        x = self.neck(feats) if self.with_neck else feats
+        x_s = tuple(lvl[:n_s] for lvl in x)
+
+        with self._capture_roi_features() as src_roi:
+            losses = self._detection_loss(x_s, src_samples)
+
+        need_tgt_rois = n_t > 0 and self.ins_da is not None
+        if need_tgt_rois:
+            x_t = tuple(lvl[n_s:] for lvl in x)
+            with torch.no_grad():
+                proposals = self.rpn_head.predict(x_t, tgt_samples, rescale=False)
+            rois_t = bbox2roi([p.bboxes.detach() for p in proposals])
+            with self._capture_roi_features() as tgt_roi:
+                tgt_out = self.roi_head._bbox_forward(x_t, rois_t)
+
+        def split(t):
+            return t[:n_s], t[n_s:]
+
+        # image-level DA (DA-Faster): per-pixel CE, averaged over the listed levels
+        img_p_src = None
+        if self.img_da is not None:
+            levels = self._gather('img_da', feats, x)
+            logits = [self.img_da(f) for f in levels]
+            ls = torch.stack([self.img_da.loss(split(lg)[0], SOURCE) for lg in logits]).mean()
+            losses['loss_img_da_s'] = self.img_da.loss_weight * ls
+            if n_t:
+                lt = torch.stack([self.img_da.loss(split(lg)[1], TARGET) for lg in logits]).mean()
+                losses['loss_img_da_t'] = self.img_da.loss_weight * lt
+            img_p_src = torch.stack(
+                [self.img_da.source_prob_per_image(lg) for lg in logits]).mean(0).detach()
+
+        # SW-Faster local (least squares) and global (focal) alignment
+        for name, label in (('local_da', 'local'), ('global_da', 'global')):
+            disc = getattr(self, name)
+            if disc is None:
+                continue
+            outs = [disc(f)[0] for f in self._gather(name, feats, x)]
+            ls = torch.stack([disc.loss(split(o)[0], SOURCE) for o in outs]).mean()
+            losses[f'loss_{label}_da_s'] = disc.loss_weight * ls
+            if n_t:
+                lt = torch.stack([disc.loss(split(o)[1], TARGET) for o in outs]).mean()
+                losses[f'loss_{label}_da_t'] = disc.loss_weight * lt
+
+        # ICR: image-level multi-label classification, source images only
+        icr_logits = None
+        if self.icr is not None:
+            levels = self._gather('icr', feats, x)
+            icr_logits = torch.stack([self.icr(f) for f in levels]).mean(0)
+            gt = [s.gt_instances.labels for s in src_samples]
+            losses['loss_icr'] = self.icr.loss_weight * self.icr.loss(icr_logits[:n_s], gt)
+
+        # instance-level DA (+ CCR weights on the target, + consistency)
+        if self.ins_da is not None:
+            w = self.ins_da.loss_weight
+            f_s, rois_s = src_roi['feats'][-1], src_roi['rois'][-1]
+            ins_s = self.ins_da(f_s)
+            losses['loss_ins_da_s'] = w * self.ins_da.loss(ins_s, SOURCE)
+            if self.consistency is not None:
+                losses['loss_cst_s'] = self.consistency.get('loss_weight', 0.1) * \
+                    self._consistency(ins_s, rois_s[:, 0], img_p_src[:n_s], n_s)
+            if need_tgt_rois:
+                f_t, rois_t = tgt_roi['feats'][-1], tgt_roi['rois'][-1]
+                ins_t = self.ins_da(f_t)
+                weight = None
+                if self.ccr is not None:
+                    probs = self._roi_probs(tgt_out['cls_score'])
+                    weight = ccr_weights(icr_logits[n_s:], rois_t[:, 0], probs,
+                                         self.ccr.get('lam', 1.0))
+                losses['loss_ins_da_t'] = w * self.ins_da.loss(ins_t, TARGET, weight)
+                if self.consistency is not None:
+                    losses['loss_cst_t'] = self.consistency.get('loss_weight', 0.1) * \
+                        self._consistency(ins_t, rois_t[:, 0], img_p_src[n_s:], n_t)
+        return losses
+
+    def _roi_probs(self, cls_score: Tensor) -> Tensor:
+        """Detached class probabilities (background last), honouring custom activations."""
+        head = self.roi_head.bbox_head
+        cls_score = cls_score.detach()
+        if getattr(head, 'custom_activation', False):
+            return head.loss_cls.get_activation(cls_score)
+        return F.softmax(cls_score, dim=-1)
+
+    @staticmethod
+    def _consistency(ins_logits: Tensor, roi_img: Tensor, img_p: Tensor, n_img: int) -> Tensor:
+        """DA-Faster consistency: ``sum_r (sigmoid(ins_r) - p_img[b(r)])^2 / n_img`` with the
+        image term detached (CR-DA-DET uses MSE with sum reduction, batch size 1). Both terms are
+        P(source) in both domains; CR-DA-DET compares the target instances with the image-level
+        P(target) channel instead, which we read as an inconsistency and do not reproduce."""
+        if ins_logits.numel() == 0:
+            return ins_logits.sum() * 0
+        p_img = img_p[roi_img.long()].detach()
+        return (torch.sigmoid(ins_logits) - p_img).pow(2).sum() / max(n_img, 1)

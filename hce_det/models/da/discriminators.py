@@ -1,0 +1,164 @@
+"""Domain discriminators of DA-Faster (Chen et al., CVPR 2018) and SW-Faster (Saito et al.,
+CVPR 2019) with the layer sizes of megvii-research/CR-DA-DET (``DA.py``, SW ``vgg16.py``).
+
+Convention used by every module here: domain label 1 = source, 0 = target; each discriminator
+owns a gradient reversal layer, so its loss trains it and *reverses* into the detector.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmdet.registry import MODELS
+from ..layers.grl import GradientReversal
+
+
+def _normal_init(module: nn.Module, std: float) -> None:
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def focal_domain_loss(logits: Tensor, labels: Tensor, gamma: float = 5.0) -> Tensor:
+    """Softmax focal loss ``-(1 - p_y)^gamma log p_y`` averaged over images (Lin et al. 2017;
+    SW-Faster weak global alignment uses gamma = 5, CR-DA-DET ``net_utils.FocalLoss``)."""
+    logp = F.log_softmax(logits, dim=1).gather(1, labels.view(-1, 1)).squeeze(1)
+    return (-(1 - logp.exp()).pow(gamma) * logp).mean()
+
+
+class _Discriminator(BaseModule):
+    """Base: holds the GRL; ``grl_scale`` (set by the detector / a hook) multiplies ``grl_coeff``."""
+
+    def __init__(self, grl_coeff: float, loss_weight: float, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.grl = GradientReversal(grl_coeff)
+        self.grl_coeff = float(grl_coeff)
+        self.loss_weight = float(loss_weight)
+
+    def set_grl_scale(self, scale: float) -> None:
+        self.grl.coeff = self.grl_coeff * float(scale)
+
+
+@MODELS.register_module()
+class ImageDomainDiscriminator(_Discriminator):
+    """DA-Faster image-level discriminator: GRL, 1x1 conv C->512, ReLU, 1x1 conv 512->2, per-pixel
+    2-way cross-entropy (CR-DA-DET ``_ImageDA``; init N(0, 0.01))."""
+
+    def __init__(self, in_channels: int, feat_channels: int = 512, grl_coeff: float = 0.1,
+                 loss_weight: float = 0.1, init_cfg=None) -> None:
+        super().__init__(grl_coeff, loss_weight, init_cfg)
+        self.conv1 = nn.Conv2d(in_channels, feat_channels, 1)
+        self.conv2 = nn.Conv2d(feat_channels, 2, 1)
+        _normal_init(self, 0.01)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> per-pixel domain logits (N, 2, H, W)."""
+        return self.conv2(F.relu(self.conv1(self.grl(x))))
+
+    @staticmethod
+    def loss(logits: Tensor, domain: int) -> Tensor:
+        """Mean per-pixel cross-entropy against the constant ``domain`` label."""
+        labels = logits.new_full((logits.size(0), ) + logits.shape[2:], domain, dtype=torch.long)
+        return F.cross_entropy(logits, labels)
+
+    @staticmethod
+    def source_prob_per_image(logits: Tensor) -> Tensor:
+        """Mean over pixels of P(source), one value per image (for the consistency term)."""
+        return F.softmax(logits, dim=1)[:, 1].flatten(1).mean(1)
+
+
+@MODELS.register_module()
+class InstanceDomainDiscriminator(_Discriminator):
+    """DA-Faster instance-level discriminator on RoI features: GRL, FC C->1024, ReLU, Dropout 0.5,
+    FC 1024->1024, ReLU, Dropout 0.5, FC 1024->1 (CR-DA-DET ``_InstanceDA``; init N(0, 0.01),
+    last layer N(0, 0.05)). Returns logits; the loss is (weighted) sigmoid BCE."""
+
+    def __init__(self, in_channels: int, feat_channels: int = 1024, dropout: float = 0.5,
+                 grl_coeff: float = 0.1, loss_weight: float = 0.1, init_cfg=None) -> None:
+        super().__init__(grl_coeff, loss_weight, init_cfg)
+        self.in_channels = in_channels
+        self.layers = nn.Sequential(
+            nn.Linear(in_channels, feat_channels), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(feat_channels, feat_channels), nn.ReLU(), nn.Dropout(dropout))
+        self.classifier = nn.Linear(feat_channels, 1)
+        _normal_init(self.layers, 0.01)
+        _normal_init(self.classifier, 0.05)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(R, C) -> (R,) logits of P(source)."""
+        if x.dim() != 2 or x.size(1) != self.in_channels:
+            raise ValueError(f'InstanceDomainDiscriminator expects (R, {self.in_channels}) RoI '
+                             f'features, got {tuple(x.shape)}; set ins_da.in_channels to the '
+                             'bbox head fc_out_channels (+ context dims)')
+        return self.classifier(self.layers(self.grl(x))).squeeze(1)
+
+    @staticmethod
+    def loss(logits: Tensor, domain: int, weight: Optional[Tensor] = None) -> Tensor:
+        """``mean(w * BCE)`` over RoIs (CCR weights are not renormalized, CR-DA-DET)."""
+        if logits.numel() == 0:
+            return logits.sum() * 0
+        target = torch.full_like(logits, float(domain))
+        return F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+
+
+@MODELS.register_module()
+class LocalDomainDiscriminator(_Discriminator):
+    """SW-Faster strong local alignment on a shallow feature: 1x1 convs C->256->128->1, sigmoid,
+    least-squares loss ``0.5 * mean((D - d)^2)`` (CR-DA-DET SW ``netD_pixel``; GRL 1.0).
+    With ``context=True`` also returns a 128-d context vector (global average of the 128-ch map)."""
+
+    def __init__(self, in_channels: int, grl_coeff: float = 1.0, loss_weight: float = 0.5,
+                 init_cfg=None) -> None:
+        super().__init__(grl_coeff, loss_weight, init_cfg)
+        self.conv1 = nn.Conv2d(in_channels, 256, 1, bias=False)
+        self.conv2 = nn.Conv2d(256, 128, 1, bias=False)
+        self.conv3 = nn.Conv2d(128, 1, 1, bias=False)
+        for m in (self.conv1, self.conv2, self.conv3):
+            nn.init.normal_(m.weight, 0, 0.01)
+        self.context_channels = 128
+
+    def forward(self, x: Tensor, reverse: bool = True) -> Tuple[Tensor, Tensor]:
+        """-> (per-pixel P(source) (N, 1, H, W), context vector (N, 128))."""
+        x = self.grl(x) if reverse else x
+        h = F.relu(self.conv2(F.relu(self.conv1(x))))
+        return torch.sigmoid(self.conv3(h)), h.mean(dim=(2, 3))
+
+    @staticmethod
+    def loss(prob: Tensor, domain: int) -> Tensor:
+        return (prob - float(domain)).pow(2).mean()
+
+
+@MODELS.register_module()
+class GlobalDomainDiscriminator(_Discriminator):
+    """SW-Faster weak global alignment on the deep feature: three 3x3 stride-2 convs
+    (C->512->128->128) with BN, ReLU and dropout, average pool, FC 128->2; focal loss gamma = 5
+    (CR-DA-DET SW ``netD``; GRL 1.0). Also returns the 128-d pooled context vector."""
+
+    def __init__(self, in_channels: int, gamma: float = 5.0, dropout: float = 0.5,
+                 grl_coeff: float = 1.0, loss_weight: float = 0.5, init_cfg=None) -> None:
+        super().__init__(grl_coeff, loss_weight, init_cfg)
+        chans = (in_channels, 512, 128, 128)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, padding=1, bias=False)
+            for i in range(3))
+        self.bns = nn.ModuleList(nn.BatchNorm2d(c) for c in chans[1:])
+        self.fc = nn.Linear(128, 2)
+        self.gamma, self.dropout = float(gamma), float(dropout)
+        _normal_init(self, 0.01)
+        self.context_channels = 128
+
+    def forward(self, x: Tensor, reverse: bool = True) -> Tuple[Tensor, Tensor]:
+        """-> (image domain logits (N, 2), context vector (N, 128))."""
+        x = self.grl(x) if reverse else x
+        for conv, bn in zip(self.convs, self.bns):
+            x = F.dropout(F.relu(bn(conv(x))), p=self.dropout, training=self.training)
+        ctx = x.mean(dim=(2, 3))
+        return self.fc(ctx), ctx
+
+    def loss(self, logits: Tensor, domain: int) -> Tensor:
+        labels = logits.new_full((logits.size(0), ), domain, dtype=torch.long)
+        return focal_domain_loss(logits, labels, self.gamma)

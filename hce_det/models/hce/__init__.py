@@ -1,0 +1,9 @@
+"""HCE: Hierarchical Context Embedding (Chen et al., ECCV 2020) as mmdet RoI-head plug-ins."""
+from .categorical_embedding import CategoricalEmbedding, image_level_targets
+from .context_classifier import ContextClassifier, fuse_class_probs
+from .context_roi import HierarchicalContextRoI
+from .hce_cascade_roi_head import HCECascadeRoIHead
+from .hce_roi_head import HCEFeatures, HCERoIHead
+
+__all__ = ['CategoricalEmbedding', 'image_level_targets', 'ContextClassifier', 'fuse_class_probs',
+           'HierarchicalContextRoI', 'HCERoIHead', 'HCECascadeRoIHead', 'HCEFeatures']

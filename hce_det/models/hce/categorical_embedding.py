@@ -1,0 +1,128 @@
+"""Image-level categorical embedding of HCE (Chen et al., ECCV 2020, arXiv:2008.01338, Sec. 3.1).
+
+From one FPN level (or several, resized to the first and summed) a 1x1 conv gives one map per
+foreground class; GAP + GMP of those maps are the multi-label image logits, trained with BCE
+against the classes present in the image. A second 1x1 conv re-projects the maps to the RoI
+feature width: the *context-embedded feature map* used by :mod:`.context_roi`.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet.registry import MODELS
+
+POOLS = ('avg_max', 'avg', 'max')
+
+
+def image_level_targets(batch_gt_instances: Sequence, batch_gt_instances_ignore: Optional[Sequence],
+                        num_classes: int, device=None) -> Tuple[Tensor, Tensor]:
+    """Multi-hot image labels and per-entry weights, both (N, num_classes).
+
+    A class is positive when a (non-ignored) gt box of it is in the image, negative otherwise.
+    A class seen only in ignored/crowd boxes gets weight 0 (neither positive nor negative).
+    An image without gt boxes is all-negative.
+    """
+    n = len(batch_gt_instances)
+    targets = torch.zeros(n, num_classes, device=device)
+    weights = torch.ones(n, num_classes, device=device)
+    for i, gt in enumerate(batch_gt_instances):
+        labels = gt.labels.to(device) if gt is not None and 'labels' in gt else None
+        if labels is not None and labels.numel():
+            _check_labels(labels, num_classes)
+            targets[i, labels.long()] = 1.0
+        ign = batch_gt_instances_ignore[i] if batch_gt_instances_ignore else None
+        if ign is not None and 'labels' in ign and len(ign) > 0:
+            ign_labels = ign.labels.to(device).long()
+            _check_labels(ign_labels, num_classes)
+            only_ignored = targets[i, ign_labels] == 0
+            weights[i, ign_labels[only_ignored]] = 0.0
+    return targets, weights
+
+
+def _check_labels(labels: Tensor, num_classes: int) -> None:
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f'gt label {int(labels.max())} outside [0, {num_classes}): '
+                         f'context_embedding.num_classes must equal the dataset class count')
+
+
+@MODELS.register_module()
+class CategoricalEmbedding(BaseModule):
+    """Category maps, multi-label image logits and the context-embedded feature map.
+
+    Args:
+        num_classes: foreground classes K (must equal the bbox head's ``num_classes``).
+        in_channels: channels of the input FPN level(s).
+        embed_channels: width D of the context-embedded map (the RoI feature width, e.g. 256).
+        in_levels: FPN level indices used as input. Default ``(1,)`` (P3, stride 8: one cheap
+            level; the paper leaves this open). Several levels are bilinearly resized to the
+            first one's size and summed.
+        pool: image logits from the category maps: ``'avg_max'`` = GAP + GMP (paper, default),
+            ``'avg'`` or ``'max'``.
+        loss_img_cls: multi-label loss on the image logits; default sigmoid BCE, weight 1.0
+            (the weight is an open choice of the paper), averaged over non-ignored entries.
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 256, embed_channels: int = 256,
+                 in_levels: Sequence[int] = (1,), pool: str = 'avg_max',
+                 loss_img_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=True,
+                                           loss_weight=1.0),
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if pool not in POOLS:
+            raise ValueError(f'context_embedding.pool={pool!r}; choose one of {POOLS}')
+        in_levels = tuple(in_levels) if isinstance(in_levels, (list, tuple)) else (in_levels,)
+        if not in_levels:
+            raise ValueError('context_embedding.in_levels must name at least one FPN level')
+        self.num_classes = num_classes
+        self.in_levels = in_levels
+        self.embed_channels = embed_channels
+        self.pool = pool
+        self.cat_conv = nn.Conv2d(in_channels, num_classes, 1)  # one map per class
+        self.reproject = nn.Conv2d(num_classes, embed_channels, 1)
+        self.loss_img_cls = MODELS.build(loss_img_cls)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.normal_(self.cat_conv.weight, std=0.01)
+        nn.init.constant_(self.cat_conv.bias, 0.0)
+        nn.init.kaiming_normal_(self.reproject.weight, mode='fan_out', nonlinearity='relu')
+        nn.init.constant_(self.reproject.bias, 0.0)
+
+    def select_input(self, feats: Sequence[Tensor]) -> Tensor:
+        """The chosen level, or the sum of the chosen levels resized to the first."""
+        if max(self.in_levels) >= len(feats):
+            raise ValueError(f'context_embedding.in_levels={self.in_levels} but the neck '
+                             f'gives {len(feats)} levels')
+        x = feats[self.in_levels[0]]
+        for lvl in self.in_levels[1:]:
+            x = x + F.interpolate(feats[lvl], size=x.shape[-2:], mode='bilinear',
+                                  align_corners=False)
+        return x
+
+    def image_logits(self, cat_maps: Tensor) -> Tensor:
+        """(N, K) logits = GAP + GMP of the category maps (HCE Sec. 3.1)."""
+        out = 0
+        if self.pool in ('avg_max', 'avg'):
+            out = out + cat_maps.mean(dim=(2, 3))
+        if self.pool in ('avg_max', 'max'):
+            out = out + cat_maps.amax(dim=(2, 3))
+        return out
+
+    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """Returns ``(cat_maps (N,K,h,w), img_logits (N,K), embedded map (N,D,h,w))``."""
+        cat_maps = self.cat_conv(self.select_input(feats))
+        embedded = F.relu(self.reproject(cat_maps))
+        return cat_maps, self.image_logits(cat_maps), embedded
+
+    def loss(self, img_logits: Tensor, batch_gt_instances: List,
+             batch_gt_instances_ignore: Optional[List] = None) -> dict:
+        """``loss_img_cls``: BCE between image logits and image labels from the gt boxes."""
+        targets, weights = image_level_targets(batch_gt_instances, batch_gt_instances_ignore,
+                                               self.num_classes, img_logits.device)
+        loss = self.loss_img_cls(img_logits, targets, weight=weights,
+                                 avg_factor=weights.sum().clamp(min=1.0))
+        return dict(loss_img_cls=loss)

@@ -1,0 +1,96 @@
+"""Late fusion of HCE (arXiv:2008.01338, Sec. 3.3): a context classifier on ``x_context`` with its own
+cross-entropy, whose class probabilities are combined with the detector's at test time."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet.models.losses import accuracy
+from mmdet.registry import MODELS
+
+FUSIONS = ('mean', 'weighted', 'geometric')
+TEST_BRANCHES = ('both', 'det', 'context')
+
+
+def fuse_class_probs(det_logits: Tensor, ctx_logits: Tensor, mode: str = 'mean',
+                     det_weight: float = 0.5) -> Tensor:
+    """Combined class probabilities (R, K+1), rows sum to 1.
+
+    ``mean``: (p_det + p_ctx) / 2; ``weighted``: w p_det + (1-w) p_ctx;
+    ``geometric``: p_det^w p_ctx^(1-w), renormalised (= softmax(w s_det + (1-w) s_ctx)).
+    """
+    if mode == 'geometric':
+        return F.softmax(det_weight * det_logits + (1 - det_weight) * ctx_logits, dim=-1)
+    w = 0.5 if mode == 'mean' else det_weight
+    return w * F.softmax(det_logits, dim=-1) + (1 - w) * F.softmax(ctx_logits, dim=-1)
+
+
+@MODELS.register_module()
+class ContextClassifier(BaseModule):
+    """Class scores from ``x_context`` (GAP -> ``num_fcs`` x [FC, ReLU] -> FC to K+1).
+
+    Args:
+        in_channels: channels of ``x_context``.
+        num_classes: foreground classes K (the RoI head fills it from the bbox head).
+        num_fcs / fc_channels: hidden layers (default 1 x 256; the paper leaves the design open,
+            we keep it small for speed).
+        loss_cls: its cross-entropy (``loss_ctx_cls``), default weight 1.0.
+        fusion: ``'mean'`` (default), ``'weighted'`` or ``'geometric'``, see
+            :func:`fuse_class_probs`; ``det_weight`` w is used by the last two (default 0.5).
+        test_branch: ``'both'`` (default), or ``'det'`` / ``'context'`` to score with one branch
+            only at test time (``'det'`` skips the context classifier).
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, num_fcs: int = 1,
+                 fc_channels: int = 256,
+                 loss_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=False,
+                                       loss_weight=1.0),
+                 fusion: str = 'mean', det_weight: float = 0.5, test_branch: str = 'both',
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if fusion not in FUSIONS:
+            raise ValueError(f'late_fusion.fusion={fusion!r}; choose one of {FUSIONS}')
+        if test_branch not in TEST_BRANCHES:
+            raise ValueError(f'late_fusion.test_branch={test_branch!r}; choose one of '
+                             f'{TEST_BRANCHES}')
+        if not 0.0 <= det_weight <= 1.0:
+            raise ValueError(f'late_fusion.det_weight={det_weight} must be in [0, 1]')
+        self.num_classes = num_classes
+        self.fusion = fusion
+        self.det_weight = det_weight
+        self.test_branch = test_branch
+        layers, c = [], in_channels
+        for _ in range(num_fcs):
+            layers += [nn.Linear(c, fc_channels), nn.ReLU(inplace=True)]
+            c = fc_channels
+        self.fcs = nn.Sequential(*layers)
+        self.fc_cls = nn.Linear(c, num_classes + 1)
+        self.loss_cls = MODELS.build(loss_cls)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.normal_(self.fc_cls.weight, std=0.01)
+        nn.init.constant_(self.fc_cls.bias, 0.0)
+
+    def forward(self, x_context: Tensor) -> Tensor:
+        return self.fc_cls(self.fcs(x_context.mean(dim=(2, 3))))
+
+    def loss(self, ctx_logits: Tensor, labels: Tensor, label_weights: Tensor) -> dict:
+        """``loss_ctx_cls`` (CE over the sampled RoIs, as the box head's) and ``acc_ctx``."""
+        avg = max(float(torch.sum(label_weights > 0).item()), 1.0)
+        loss = self.loss_cls(ctx_logits, labels, label_weights, avg_factor=avg)
+        return dict(loss_ctx_cls=loss, acc_ctx=accuracy(ctx_logits, labels))
+
+    def test_scores(self, det_logits: Tensor, x_context: Optional[Tensor]) -> Tensor:
+        """Scores for ``bbox_head.predict_by_feat``: log of the fused probabilities, so that its
+        softmax returns them exactly; ``test_branch='det'`` returns the detector's logits."""
+        if self.test_branch == 'det':
+            return det_logits
+        ctx_logits = self(x_context)
+        if self.test_branch == 'context':
+            return ctx_logits
+        probs = fuse_class_probs(det_logits, ctx_logits, self.fusion, self.det_weight)
+        return probs.clamp(min=1e-12).log()

@@ -1,0 +1,106 @@
+"""Hierarchical contextual RoI features and early fusion of HCE (arXiv:2008.01338, Sec. 3.2-3.3).
+
+``x_instance`` = RoIAlign of the context-embedded map inside the proposal, ``x_global`` = RoIAlign
+of the same map over the whole image, ``x_context = ReLU(conv1x1([x_instance, x_global]))``,
+shaped like the conventional RoI feature (D x S x S).
+
+Cost note: the 1x1 conv over the concatenation splits into ``W_i x_instance + W_g x_global + b``.
+RoIAlign is linear in space and identical for every channel, so ``W_i RoIAlign(E) ==
+RoIAlign(W_i E)``: we apply the bias-free ``W_i`` to the (small) embedded map *before* RoIAlign and
+``W_g`` once per image, which is exactly the paper's conv but avoids a per-RoI conv.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv import ops
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet.registry import MODELS
+
+EARLY_FUSIONS = (None, 'sum', 'concat')
+
+
+def image_rois(img_shapes: Sequence[tuple], device) -> Tensor:
+    """One RoI (batch_idx, 0, 0, w, h) per image covering its valid (unpadded) area."""
+    rows = [[i, 0.0, 0.0, float(s[1]), float(s[0])] for i, s in enumerate(img_shapes)]
+    return torch.tensor(rows, dtype=torch.float32, device=device)
+
+
+@MODELS.register_module()
+class HierarchicalContextRoI(BaseModule):
+    """``x_context`` per RoI from the context-embedded map (and optional early fusion).
+
+    Args:
+        in_channels: channels D of the embedded map.
+        out_channels: channels of ``x_context`` = the conventional RoI feature width.
+        featmap_stride: stride of the embedded map (set by the RoI head from the embedding level).
+        roi_layer: mmcv RoI layer config; ``output_size`` must equal the box RoI extractor's
+            (the RoI head fills both from ``bbox_roi_extractor`` when left out).
+        use_global: include ``x_global`` (paper: True). False gives ``x_context`` from
+            ``x_instance`` only (ablation).
+        early_fusion: how ``x_context`` joins the conventional RoI feature before the box head's
+            shared FCs: ``'sum'`` (default; free at run time), ``'concat'`` (concatenate, then a
+            1x1 conv back to ``out_channels``) or ``None`` (no early fusion). The paper leaves
+            the operator open.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, featmap_stride: float,
+                 roi_layer: dict = dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+                 use_global: bool = True, early_fusion: Optional[str] = 'sum',
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if early_fusion not in EARLY_FUSIONS:
+            raise ValueError(f'early_fusion={early_fusion!r}; choose one of {EARLY_FUSIONS}')
+        cfg = dict(roi_layer)
+        layer_type = cfg.pop('type')
+        self.roi_layer = getattr(ops, layer_type)(spatial_scale=1.0 / featmap_stride, **cfg)
+        self.use_global = use_global
+        self.early_fusion = early_fusion
+        self.out_channels = out_channels
+        self.inst_proj = nn.Conv2d(in_channels, out_channels, 1, bias=False)  # W_i (bias-free)
+        self.global_proj = nn.Conv2d(in_channels, out_channels, 1) if use_global else None
+        self.inst_bias = None if use_global else nn.Parameter(torch.zeros(out_channels))
+        self.fuse_proj = (nn.Conv2d(2 * out_channels, out_channels, 1)
+                          if early_fusion == 'concat' else None)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        for m in (self.inst_proj, self.global_proj, self.fuse_proj):
+            if m is not None:
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0.0)
+
+    def global_context(self, embedded: Tensor, img_shapes: Optional[Sequence[tuple]]) -> Tensor:
+        """``W_g x_global + b`` per image, (N, C, S, S). ``img_shapes=None``: the whole map."""
+        if img_shapes is None:
+            h, w = embedded.shape[-2:]
+            stride = 1.0 / self.roi_layer.spatial_scale
+            img_shapes = [(h * stride, w * stride)] * embedded.shape[0]
+        x_global = self.roi_layer(embedded, image_rois(img_shapes, embedded.device))
+        return self.global_proj(x_global)
+
+    def forward(self, embedded: Tensor, rois: Tensor, global_ctx: Optional[Tensor] = None
+                ) -> Tensor:
+        """``x_context`` (R, C, S, S) for ``rois`` (R, 5) from the embedded map (N, D, h, w).
+
+        ``global_ctx`` is :meth:`global_context`'s output (computed here when None)."""
+        x = self.roi_layer(self.inst_proj(embedded), rois)  # == W_i RoIAlign(E)
+        if self.use_global:
+            if global_ctx is None:
+                global_ctx = self.global_context(embedded, None)
+            x = x + global_ctx[rois[:, 0].long()]
+        else:
+            x = x + self.inst_bias.view(1, -1, 1, 1)
+        return F.relu(x)
+
+    def fuse(self, roi_feats: Tensor, x_context: Tensor) -> Tensor:
+        """Early fusion of the conventional RoI feature with ``x_context`` (same shape out)."""
+        if self.early_fusion is None:
+            return roi_feats
+        if self.early_fusion == 'sum':
+            return roi_feats + x_context
+        return self.fuse_proj(torch.cat([roi_feats, x_context], dim=1))

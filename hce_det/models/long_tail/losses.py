@@ -1,0 +1,255 @@
+"""Long-tail classification losses for sigmoid-family box classifiers (one logit per class).
+
+All losses here set mmdet's ``custom_cls_channels`` / ``custom_activation`` /
+``custom_accuracy`` flags, so any mmdet ``BBoxHead`` built with them gets C outputs (no
+background logit), trains with the loss's activation and scores with the same activation at test
+(a zero background score is appended for mmdet's NMS).
+
+* :class:`LongTailBCELoss` -- BCE through a configurable activation (sigmoid / Gumbel / APA).
+* :class:`GumbelLoss` -- GOL, BCE with the Gumbel activation (Alexandridis et al., ICCV 2023).
+* :class:`DropLoss` -- drops rare-class negatives (Hsieh et al., AAAI 2021 "Droploss").
+* :class:`FederatedLoss` -- BCE on the batch's classes plus sampled negatives (Zhou et al. 2021,
+  "Probabilistic two-stage detection", Detic's federated loss).
+* :class:`EQLV2FixedLoss` -- mmdet's ``EQLV2Loss`` with the missing ``custom_cls_channels``.
+"""
+import inspect
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.models.losses import EQLV2Loss, accuracy
+from mmdet.models.losses.utils import weight_reduce_loss
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .class_freq import ClassImageCounts
+
+__all__ = ['LongTailBCELoss', 'GumbelLoss', 'DropLoss', 'FederatedLoss', 'EQLV2FixedLoss',
+           'build_cls_activation']
+
+
+def build_cls_activation(cfg: dict, num_classes: Optional[int]) -> nn.Module:
+    """Build a score activation, passing ``num_classes`` when its class takes it."""
+    cfg = dict(cfg)
+    act_cls = MODELS.get(cfg['type'])
+    if act_cls is None:
+        raise KeyError(f'activation type {cfg["type"]!r} is not registered; use SigmoidClsAct, '
+                       f'GumbelClsAct or APAClsAct (import hce_det)')
+    if num_classes is not None and 'num_classes' in inspect.signature(act_cls).parameters:
+        cfg.setdefault('num_classes', num_classes)
+    return MODELS.build(cfg)
+
+
+def fg_accuracy(cls_score: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """Top-1 accuracy (%) over foreground RoIs, on the first ``num_classes`` channels."""
+    fg = (labels >= 0) & (labels < num_classes)
+    return accuracy(cls_score[fg][:, :num_classes], labels[fg])
+
+
+@MODELS.register_module()
+class LongTailBCELoss(nn.Module):
+    """Per-class BCE through a sigmoid-family activation, summed over classes, averaged over RoIs.
+
+    L = −Σ_c w_ic [y_ic log p_ic + (1 − y_ic) log(1 − p_ic)], p = act(z); background RoIs have
+    y = 0 for every class. Subclasses change w through :meth:`element_weights`.
+
+    Args:
+        num_classes: C; filled in by :class:`~hce_det.models.long_tail.LongTailBBoxHead`.
+        activation: a score activation config (``SigmoidClsAct``, ``GumbelClsAct``, ``APAClsAct``).
+        loss_weight, reduction: as in mmdet losses (``mean`` divides by the head's avg_factor,
+            the number of sampled RoIs).
+    """
+
+    custom_cls_channels = True
+    custom_activation = True
+    custom_accuracy = True
+
+    def __init__(self,
+                 num_classes: Optional[int] = None,
+                 activation: dict = dict(type='SigmoidClsAct'),
+                 loss_weight: float = 1.0,
+                 reduction: str = 'mean',
+                 use_sigmoid: bool = True) -> None:
+        super().__init__()
+        if not use_sigmoid:
+            raise ValueError(f'{type(self).__name__} is a sigmoid-family loss; use_sigmoid must be '
+                             f'True (merged from a CrossEntropyLoss base config? give loss_cls '
+                             f'_delete_=True)')
+        self.use_sigmoid = True
+        self.num_classes = num_classes
+        self.loss_weight = loss_weight
+        self.reduction = reduction
+        self.activation = build_cls_activation(activation, num_classes)
+
+    # ---- mmdet BBoxHead hooks
+    def get_cls_channels(self, num_classes: int) -> int:
+        if self.num_classes is not None and num_classes != self.num_classes:
+            raise ValueError(f'{type(self).__name__}(num_classes={self.num_classes}) does not match '
+                             f'the bbox head num_classes={num_classes}; set both to the same value')
+        self.num_classes = num_classes
+        return num_classes
+
+    def get_activation(self, cls_score: Tensor) -> Tensor:
+        """Class probabilities with a zero background column appended, (N, C + 1)."""
+        p = self.activation(cls_score).to(cls_score.dtype)
+        return torch.cat([p, p.new_zeros(p.size(0), 1)], dim=1)
+
+    def get_accuracy(self, cls_score: Tensor, labels: Tensor) -> dict:
+        return dict(acc_fg=fg_accuracy(cls_score, labels, cls_score.size(1)))
+
+    # ---- loss
+    def element_weights(self, cls_score: Tensor, labels: Tensor, target: Tensor) -> Optional[Tensor]:
+        """(N, C) weights on the per-class BCE terms; None = all ones."""
+        return None
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None,
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        n, c = cls_score.shape
+        if self.num_classes is not None and c != self.num_classes:
+            raise ValueError(f'{type(self).__name__}: cls_score has {c} channels, expected '
+                             f'num_classes={self.num_classes} (no background logit)')
+        target = F.one_hot(label.long().clamp(0, c), c + 1)[:, :c].to(torch.float32)
+        log_p, log_1mp = self.activation.log_probs(cls_score)
+        loss = -(target * log_p + (1 - target) * log_1mp)
+        w = self.element_weights(cls_score, label, target)
+        if w is not None:
+            loss = loss * w
+        loss = loss.sum(dim=1)
+        if weight is not None:
+            weight = weight.float()
+        reduction = reduction_override or self.reduction
+        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+
+
+@MODELS.register_module()
+class GumbelLoss(LongTailBCELoss):
+    """GOL: BCE with the Gumbel activation p = exp(−e^(−z)) (ICCV 2023; kostas1515/GOL)."""
+
+    def __init__(self, activation: dict = dict(type='GumbelClsAct'), **kwargs) -> None:
+        super().__init__(activation=activation, **kwargs)
+
+
+@MODELS.register_module()
+class DropLoss(LongTailBCELoss):
+    """DropLoss: negatives of rare classes (image frequency < ``freq_thr``) are dropped.
+
+    For a foreground RoI the rare-class negative terms get weight 0; for a background RoI each
+    is dropped with probability 1 − r, r = share of the batch's foreground RoIs whose class is rare
+    (r = 0 without foreground RoIs). (Hsieh et al. AAAI 2021; kostas1515/AGLU droploss.py:
+    λ = 0.0011 on LVIS v1, Gumbel activation.)
+
+    Args:
+        freq_thr: image-frequency threshold (count / #training images).
+        class_image_counts / num_train_images / ann_file: the training statistics
+            (see :class:`~hce_det.models.long_tail.class_freq.ClassImageCounts`).
+        activation: default the fixed Gumbel of the released AGLU LVIS model.
+    """
+
+    def __init__(self,
+                 freq_thr: float = 0.0011,
+                 class_image_counts: Optional[Sequence[float]] = None,
+                 num_train_images: Optional[int] = None,
+                 ann_file: Optional[str] = None,
+                 activation: dict = dict(type='GumbelClsAct'),
+                 **kwargs) -> None:
+        super().__init__(activation=activation, **kwargs)
+        self.freq_thr = freq_thr
+        self.stats = ClassImageCounts(self.num_classes, class_image_counts, num_train_images,
+                                      ann_file, owner='DropLoss')
+
+    def rare_mask(self, device=None) -> Tensor:
+        return self.stats.frequencies(device) < self.freq_thr
+
+    def drop_mask(self, labels: Tensor, num_classes: int) -> Tensor:
+        """(N, C) bool, True where the negative term is dropped."""
+        rare = self.rare_mask(labels.device)
+        if rare.numel() != num_classes:
+            raise ValueError(f'DropLoss: class statistics have {rare.numel()} classes, the '
+                             f'classifier {num_classes}')
+        fg = (labels >= 0) & (labels < num_classes)
+        r = rare[labels[fg]].float().mean() if fg.any() else labels.new_zeros((), dtype=torch.float)
+        drop_bg = torch.rand(labels.numel(), num_classes, device=labels.device) >= r
+        rows = fg[:, None] | drop_bg
+        return rows & rare[None, :]
+
+    def element_weights(self, cls_score, labels, target):
+        return 1.0 - self.drop_mask(labels, cls_score.size(1)).float() * (1.0 - target)
+
+
+@MODELS.register_module()
+class FederatedLoss(LongTailBCELoss):
+    """Federated loss: BCE over the classes S = {ground-truth classes of the batch} ∪ sampled
+    negatives, |S| = ``num_sample_cats``; negatives drawn without replacement with probability
+    ∝ image_count^``freq_weight_power`` (Zhou et al. 2021 / Detic: 50 classes, power 0.5).
+
+    Usable with any mmdet bbox head: the classifier gets C outputs through
+    ``custom_cls_channels``; scores are sigmoid probabilities by default.
+    """
+
+    def __init__(self,
+                 num_sample_cats: int = 50,
+                 freq_weight_power: float = 0.5,
+                 class_image_counts: Optional[Sequence[float]] = None,
+                 ann_file: Optional[str] = None,
+                 activation: dict = dict(type='SigmoidClsAct'),
+                 **kwargs) -> None:
+        super().__init__(activation=activation, **kwargs)
+        if num_sample_cats < 1:
+            raise ValueError(f'FederatedLoss: num_sample_cats must be >= 1, got {num_sample_cats}')
+        self.num_sample_cats = num_sample_cats
+        self.freq_weight_power = freq_weight_power
+        self.stats = ClassImageCounts(self.num_classes, class_image_counts, None, ann_file,
+                                      owner='FederatedLoss')
+
+    def sample_weights(self, device=None) -> Tensor:
+        return self.stats.counts(device).pow(self.freq_weight_power)
+
+    def sampled_classes(self, labels: Tensor, num_classes: int) -> Tensor:
+        """(C,) bool mask of the classes in S."""
+        fg = (labels >= 0) & (labels < num_classes)
+        appeared = torch.unique(labels[fg].long())
+        mask = torch.zeros(num_classes, dtype=torch.bool, device=labels.device)
+        mask[appeared] = True
+        prob = self.sample_weights(labels.device)
+        if prob.numel() != num_classes:
+            raise ValueError(f'FederatedLoss: class statistics have {prob.numel()} classes, the '
+                             f'classifier {num_classes}')
+        prob[appeared] = 0
+        k = min(self.num_sample_cats - appeared.numel(), int((prob > 0).sum()))
+        if k > 0:
+            mask[torch.multinomial(prob, k, replacement=False)] = True
+        return mask
+
+    def element_weights(self, cls_score, labels, target):
+        mask = self.sampled_classes(labels, cls_score.size(1)).float()
+        return mask[None, :].expand_as(target)
+
+
+@MODELS.register_module()
+class EQLV2FixedLoss(EQLV2Loss):
+    """mmdet's ``EQLV2Loss`` (Tan et al. CVPR 2021) with the bbox-head flags it lacks.
+
+    Upstream defines ``get_channel_num``/``get_activation`` but not ``custom_cls_channels``, so
+    ``BBoxHead`` ignores them and applies softmax at test to a sigmoid-trained classifier. Here
+    the head gets C + 1 channels (the last one an objectness logit) and the upstream sigmoid ×
+    (1 − p_bg) scores at test.
+    """
+
+    custom_cls_channels = True
+    custom_activation = True
+    custom_accuracy = True
+
+    def get_cls_channels(self, num_classes: int) -> int:
+        if num_classes != self.num_classes:
+            raise ValueError(f'EQLV2FixedLoss(num_classes={self.num_classes}) does not match the '
+                             f'bbox head num_classes={num_classes}; set both to the same value')
+        return num_classes + 1
+
+    def get_accuracy(self, cls_score: Tensor, labels: Tensor) -> dict:
+        return dict(acc_fg=fg_accuracy(cls_score, labels, self.num_classes))

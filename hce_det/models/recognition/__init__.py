@@ -1,0 +1,16 @@
+"""Image-recognition long-tail methods as RoI-head components (BBN, DiVE, RIDE, SC/PSC, MDCS, SEF)."""
+from .base import RecognitionBBoxHead, load_class_counts
+from .bbn import BBNBBoxHead
+from .contrastive import (ContrastiveBBoxHead, prototype_contrastive_loss,
+                          supervised_contrastive_loss)
+from .dive import DiVEBBoxHead, dive_loss, flattened_teacher
+from .mdcs import MDCSBBoxHead, mdcs_loss
+from .ride import CosineClassifier, RIDEBBoxHead, ride_loss
+from .sef import SEFBBoxHead, group_decorrelation_loss
+
+__all__ = [
+    'RecognitionBBoxHead', 'load_class_counts', 'BBNBBoxHead', 'ContrastiveBBoxHead',
+    'supervised_contrastive_loss', 'prototype_contrastive_loss', 'DiVEBBoxHead', 'dive_loss',
+    'flattened_teacher', 'MDCSBBoxHead', 'mdcs_loss', 'CosineClassifier', 'RIDEBBoxHead',
+    'ride_loss', 'SEFBBoxHead', 'group_decorrelation_loss',
+]

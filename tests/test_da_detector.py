@@ -1,0 +1,238 @@
+"""DAFasterRCNN on the built-in fog split: two-domain batches, losses, target labels unused,
+test-time equality with Faster R-CNN, edge cases, GRL schedule, config checks."""
+import copy
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+import torch
+from conftest import shrink_cfg
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmengine.structures import InstanceData
+
+SYNTH = 'configs/cr_da/synth/'
+DA_ICR_CCR = SYNTH + 'da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'
+SW_ICR_CCR = SYNTH + 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'
+DA_KEYS = ('img_da.', 'ins_da.', 'icr.', 'local_da.', 'global_da.')
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """One intra-op thread for these model tests (faster than 2 on a shared 2-core machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def shrink_da(cfg, root, work_dir, max_iters=2, batch_size=4, source_ratio=(1, 1)):
+    """``shrink_cfg`` plus the two-domain pieces (ConcatDataset members, sampler batch size)."""
+    tr = cfg.train_dataloader
+    cfg = shrink_cfg(cfg, root, work_dir, max_iters, batch_size)
+    if tr.dataset.type == 'ConcatDataset':
+        tr.dataset.pop('data_root', None)
+        for d in tr.dataset.datasets:
+            d.data_root = root
+        tr.sampler.batch_size = batch_size
+        tr.sampler.source_ratio = list(source_ratio)
+    return cfg
+
+
+def _build(cfg):
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model)
+
+
+def _train_batch(cfg, model):
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    data = next(iter(loader))
+    return model.data_preprocessor(data, True)
+
+
+def _load(rel):
+    import hce_det  # noqa: F401
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, rel))
+
+
+@pytest.fixture(scope='module')
+def da_setup(tiny_data, tmp_path_factory):
+    """SW-Faster + ICR + CCR + DA-Faster image/consistency terms (every component on), 2+2 batch.
+    Shared by the tests of this module (read-only use: tests deep-copy what they change)."""
+    cfg = shrink_da(_load(SW_ICR_CCR), tiny_data, tmp_path_factory.mktemp('da'))
+    cfg.model.img_da = cfg.img_da
+    cfg.model.consistency = dict(loss_weight=0.1)
+    model = _build(cfg)
+    return cfg, model, _train_batch(cfg, model)
+
+
+@pytest.mark.slow
+def test_two_domain_batch_losses(da_setup):
+    cfg, model, batch = da_setup
+    assert len(batch['data_samples']['source']) == 2 and len(batch['data_samples']['target']) == 2
+    assert batch['inputs']['source'].shape[0] == 2
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    expected = {'loss_img_da_s', 'loss_img_da_t', 'loss_ins_da_s', 'loss_ins_da_t', 'loss_cst_s',
+                'loss_cst_t', 'loss_icr', 'loss_local_da_s', 'loss_local_da_t',
+                'loss_global_da_s', 'loss_global_da_t', 'loss_rpn_cls', 'loss_cls', 'loss_bbox'}
+    assert expected <= set(losses)
+    total = 0
+    for k, v in losses.items():
+        v = sum(v) if isinstance(v, (list, tuple)) else v
+        if 'loss' in k:
+            assert torch.isfinite(v), k
+            total = total + v
+    total.backward()
+    for name in ('img_da', 'ins_da', 'icr', 'local_da', 'global_da'):
+        grads = [p.grad for p in getattr(model, name).parameters() if p.requires_grad]
+        assert any(g is not None and g.abs().sum() > 0 for g in grads), name
+    model.zero_grad(set_to_none=True)
+
+
+def test_target_annotations_never_used(da_setup):
+    _, model, batch = da_setup
+    samples_fake = copy.deepcopy(batch['data_samples'])
+    for s in samples_fake['target']:
+        s.gt_instances = InstanceData(
+            bboxes=torch.tensor([[4., 4., 60., 60.], [10., 20., 40., 90.]]),
+            labels=torch.tensor([1, 3]))
+    torch.manual_seed(1)
+    ref = model.loss(copy.deepcopy(batch['inputs']), copy.deepcopy(batch['data_samples']))
+    torch.manual_seed(1)
+    fake = model.loss(copy.deepcopy(batch['inputs']), samples_fake)
+    assert ref.keys() == fake.keys()
+    for k in ref:
+        a, b = ref[k], fake[k]
+        a = torch.stack(list(a)) if isinstance(a, (list, tuple)) else a
+        b = torch.stack(list(b)) if isinstance(b, (list, tuple)) else b
+        assert torch.equal(a, b), k
+    assert 'loss_ins_da_t' in ref and 'loss_img_da_t' in ref    # target images were used
+
+
+def test_no_target_images_and_empty_source_boxes(da_setup):
+    _, model, batch = da_setup
+    inputs = dict(source=batch['inputs']['source'])
+    samples = dict(source=copy.deepcopy(batch['data_samples']['source']))
+    samples['source'][0].gt_instances = InstanceData(bboxes=torch.zeros(0, 4),
+                                                    labels=torch.zeros(0, dtype=torch.long))
+    losses = model.loss(inputs, samples)
+    assert 'loss_ins_da_t' not in losses and 'loss_img_da_t' not in losses
+    for k, v in losses.items():
+        if 'loss' in k:
+            v = sum(v) if isinstance(v, (list, tuple)) else v
+            assert torch.isfinite(v), k
+    with pytest.raises(ValueError, match='no source images'):
+        model.loss(dict(target=batch['inputs']['target']),
+                   dict(target=batch['data_samples']['target']))
+    with pytest.raises(TypeError, match='two-domain'):
+        model.loss(batch['inputs']['source'], batch['data_samples']['source'])
+
+
+def test_preprocessor_drops_empty_branch(da_setup):
+    cfg, model, _ = da_setup
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    data = next(iter(loader))
+    data['inputs']['target'] = [None] * len(data['inputs']['target'])
+    data['data_samples']['target'] = [None] * len(data['data_samples']['target'])
+    out = model.data_preprocessor(data, True)
+    assert set(out['inputs']) == {'source'}
+    with pytest.raises(TypeError, match='MultiBranch'):
+        model.data_preprocessor(dict(inputs=[torch.zeros(3, 8, 8)], data_samples=[None]), True)
+
+
+@pytest.mark.slow
+def test_source_target_ratio_any_batch(tiny_data, tmp_path, load_cfg):
+    cfg = shrink_da(load_cfg(DA_ICR_CCR), tiny_data, tmp_path, batch_size=3, source_ratio=(1, 2))
+    model = _build(cfg)
+    batch = _train_batch(cfg, model)
+    assert len(batch['data_samples']['source']) == 1
+    assert len(batch['data_samples']['target']) == 2
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    assert torch.isfinite(losses['loss_ins_da_t']) and torch.isfinite(losses['loss_cst_t'])
+
+
+def test_predict_equals_plain_faster_rcnn(da_setup):
+    from mmdet.registry import MODELS
+    cfg, da, _ = da_setup
+    da = copy.deepcopy(da)
+    plain_cfg = copy.deepcopy(cfg.model)
+    for k in ('img_da', 'ins_da', 'consistency', 'local_da', 'global_da', 'icr', 'ccr'):
+        plain_cfg.pop(k, None)
+    plain_cfg.type = 'FasterRCNN'
+    plain = MODELS.build(plain_cfg)
+    missing, unexpected = plain.load_state_dict(da.state_dict(), strict=False)
+    assert not missing
+    assert unexpected and all(k.startswith(DA_KEYS) for k in unexpected)
+    da.eval()
+    plain.eval()
+    loader = Runner.build_dataloader(cfg.val_dataloader, seed=0)
+    data = next(iter(loader))
+    with torch.no_grad():
+        out_da = da.test_step(copy.deepcopy(data))
+        out_plain = plain.test_step(copy.deepcopy(data))
+    assert len(out_da) == len(out_plain) > 1
+    for a, b in zip(out_da, out_plain):
+        assert torch.equal(a.pred_instances.bboxes, b.pred_instances.bboxes)
+        assert torch.equal(a.pred_instances.scores, b.pred_instances.scores)
+        assert torch.equal(a.pred_instances.labels, b.pred_instances.labels)
+
+
+def test_build_time_errors(load_cfg):
+    cfg = load_cfg(DA_ICR_CCR)
+    bad = copy.deepcopy(cfg)
+    bad.model.icr.num_classes = 7
+    with pytest.raises(ValueError, match='num_classes'):
+        _build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.model.img_da = None
+    with pytest.raises(ValueError, match='consistency needs'):
+        _build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.model.icr.pop('feats')
+    with pytest.raises(ValueError, match="needs 'feats'"):
+        _build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.model.icr.feats = 'fpn.0'
+    with pytest.raises(ValueError, match='backbone'):
+        _build(bad)
+
+
+def test_grl_schedule_hook(load_cfg):
+    from hce_det.engine.hooks.grl_schedule import GRLScheduleHook, grl_scale
+    assert grl_scale(0.0) == 0.0
+    assert grl_scale(0.5) == pytest.approx(2 / (1 + 2.718281828 ** -5) - 1)
+    assert grl_scale(2.0) == grl_scale(1.0)
+    assert grl_scale(0.3, 'constant') == 1.0
+    with pytest.raises(ValueError, match='mode'):
+        GRLScheduleHook(mode='linear')
+    model = _build(load_cfg(DA_ICR_CCR))
+    hook = GRLScheduleHook()
+    hook.before_train_iter(SimpleNamespace(model=model, iter=50, max_iters=100), 0)
+    assert model.grl_scale == pytest.approx(grl_scale(0.5))
+    assert model.img_da.grl.coeff == pytest.approx(0.1 * grl_scale(0.5))
+    assert model.ins_da.grl.coeff == pytest.approx(0.1 * grl_scale(0.5))
+    with pytest.raises(TypeError, match='set_grl_scale'):
+        hook.before_train_iter(SimpleNamespace(model=torch.nn.Linear(1, 1), iter=0,
+                                               max_iters=1), 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', [
+    'da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py',
+    'sw-faster-rcnn_r18-thin_fpn_500i_synth-fog.py',
+    'faster-rcnn_r18-thin_fpn_500i_synth-fog-oracle.py',
+])
+def test_synth_configs_train_and_validate(name, tiny_data, tmp_path, load_cfg):
+    cfg = shrink_da(load_cfg(SYNTH + name), tiny_data, tmp_path, max_iters=2, batch_size=2)
+    cfg.train_cfg.val_interval = 100          # validate once, below, on 4 images
+    cfg.val_dataloader.dataset.indices = 4
+    if 'ins_da' in cfg.model or 'img_da' in cfg.model:
+        cfg.custom_hooks = [dict(type='GRLScheduleHook')]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.val_loop.run()
+    assert 'voc50/mAP50_area' in metrics and 0 <= metrics['voc50/mAP50_area'] <= 1

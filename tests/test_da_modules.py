@@ -1,0 +1,109 @@
+"""Discriminators, ICR targets and CCR weights against hand computations (batch > 1)."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hce_det.models.da import (GlobalDomainDiscriminator, ImageCategoryClassifier,
+                               ImageDomainDiscriminator, InstanceDomainDiscriminator,
+                               LocalDomainDiscriminator, ccr_weights, focal_domain_loss,
+                               image_labels_from_gt)
+
+
+def test_image_discriminator_shapes_loss_and_reversal():
+    torch.manual_seed(0)
+    d = ImageDomainDiscriminator(in_channels=8, grl_coeff=0.1)
+    x = torch.randn(3, 8, 5, 6, requires_grad=True)
+    logits = d(x)
+    assert logits.shape == (3, 2, 5, 6)
+    loss = d.loss(logits, 1)
+    hand = -F.log_softmax(logits, 1)[:, 1].mean()
+    assert torch.allclose(loss, hand)
+    loss.backward()
+    g_rev = x.grad.clone()
+    # same computation without the GRL: gradient must be -1/0.1 times the reversed one
+    x.grad = None
+    d.set_grl_scale(0.0)
+    x2 = x.detach().clone().requires_grad_()
+    h = d.conv2(F.relu(d.conv1(x2)))
+    d.loss(h, 1).backward()
+    assert torch.allclose(g_rev, -0.1 * x2.grad, atol=1e-7)
+    p = d.source_prob_per_image(logits)
+    assert p.shape == (3, )
+    assert torch.allclose(p[1], F.softmax(logits, 1)[1, 1].mean())
+
+
+def test_instance_discriminator_weighted_bce_and_errors():
+    torch.manual_seed(0)
+    d = InstanceDomainDiscriminator(in_channels=16).eval()
+    feats = torch.randn(7, 16)
+    logits = d(feats)
+    assert logits.shape == (7, )
+    w = torch.rand(7) + 0.5
+    p = torch.sigmoid(logits)
+    hand = (-(w * torch.log(1 - p))).mean()          # target label 0
+    assert torch.allclose(d.loss(logits, 0, w), hand, atol=1e-6)
+    assert torch.allclose(d.loss(logits, 1), (-torch.log(p)).mean(), atol=1e-6)
+    empty = d.loss(logits[:0], 0)
+    assert empty.item() == 0 and not torch.isnan(empty)
+    with pytest.raises(ValueError, match='in_channels'):
+        d(torch.randn(4, 15))
+
+
+def test_local_discriminator_least_squares():
+    d = LocalDomainDiscriminator(in_channels=4)
+    prob, ctx = d(torch.randn(2, 4, 6, 6))
+    assert prob.shape == (2, 1, 6, 6) and ctx.shape == (2, 128)
+    assert ((prob > 0) & (prob < 1)).all()
+    assert torch.allclose(d.loss(prob, 1), ((prob - 1) ** 2).mean())
+    assert torch.allclose(d.loss(prob, 0), (prob ** 2).mean())
+
+
+def test_global_discriminator_focal():
+    torch.manual_seed(0)
+    d = GlobalDomainDiscriminator(in_channels=8, gamma=5.0).eval()
+    logits, ctx = d(torch.randn(3, 8, 16, 16))
+    assert logits.shape == (3, 2) and ctx.shape == (3, 128)
+    lab = torch.tensor([1, 0, 1])
+    p = F.softmax(logits, 1)[torch.arange(3), lab]
+    hand = (-(1 - p) ** 5 * torch.log(p)).mean()
+    assert torch.allclose(focal_domain_loss(logits, lab, 5.0), hand, atol=1e-6)
+    assert torch.allclose(focal_domain_loss(logits, lab, 0.0), F.cross_entropy(logits, lab),
+                          atol=1e-6)
+    assert torch.allclose(d.loss(logits, 1),
+                          focal_domain_loss(logits, torch.ones(3, dtype=torch.long), 5.0))
+
+
+def test_icr_targets_from_gt_labels():
+    labels = [torch.tensor([2, 0, 2]), torch.tensor([], dtype=torch.long), torch.tensor([3])]
+    t = image_labels_from_gt(labels, 4)
+    assert torch.equal(t, torch.tensor([[1., 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1]]))
+    with pytest.raises(ValueError, match='num_classes'):
+        image_labels_from_gt([torch.tensor([4])], 4)
+    icr = ImageCategoryClassifier(in_channels=6, num_classes=4)
+    logits = icr(torch.randn(3, 6, 5, 5))
+    assert logits.shape == (3, 4)
+    assert torch.allclose(icr.loss(logits, labels),
+                          F.binary_cross_entropy_with_logits(logits, t))
+
+
+def test_ccr_weights_hand_computation():
+    # two target images, 3 foreground classes (+ background last)
+    img_logits = torch.tensor([[2.0, -1.0, 0.0], [-3.0, 0.5, 1.0]], requires_grad=True)
+    probs = torch.tensor([[0.7, 0.1, 0.1, 0.1],     # img 0, class 0
+                          [0.1, 0.1, 0.1, 0.7],     # img 0, background -> 1
+                          [0.1, 0.6, 0.2, 0.1],     # img 1, class 1
+                          [0.2, 0.1, 0.5, 0.2]], requires_grad=True)  # img 1, class 2
+    roi_img = torch.tensor([0, 0, 1, 1])
+    w = ccr_weights(img_logits, roi_img, probs, lam=1.0)
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    hand = [math.exp(abs(sig(2.0) - 0.7)), 1.0, math.exp(abs(sig(0.5) - 0.6)),
+            math.exp(abs(sig(1.0) - 0.5))]
+    assert torch.allclose(w, torch.tensor(hand), atol=1e-6)
+    assert not w.requires_grad
+    w2 = ccr_weights(img_logits, roi_img, probs, lam=2.0)
+    assert torch.allclose(w2, torch.tensor(hand) ** 2, atol=1e-5)
+    assert ccr_weights(img_logits, roi_img[:0], probs[:0]).numel() == 0
+    with pytest.raises(ValueError, match='background'):
+        ccr_weights(img_logits, roi_img, probs[:, :3])

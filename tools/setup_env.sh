@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the virtual environment with the pinned stack:
+#   torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv 2.1.0 WITH compiled ops, mmdet 3.3.0,
+#   pycocotools, numpy 2, and hce_det itself (editable).
+# mmcv is source-only on PyPI and its setup.py forces -std=c++17 while torch 2.14 headers need
+# C++20; we build it once (about 20 min on 2 cores) with the flag raised and cache the wheel under
+#   ${HCE_DET_CACHE:-~/.cache/hce_det}/wheels/mmcv-<ver>-torch<ver>-cp<py>/
+# The environment itself is also cached per machine, keyed by the same versions
+#   ${HCE_DET_CACHE}/venvs/py<py>-torch<ver>-mmcv<ver>-mmdet<ver>/   (.venv links to it)
+# so a second setup -- also in a fresh clone -- takes seconds. Idempotent.
+# Env: HCE_VENV (a private venv path instead of the shared cached one), HCE_DET_CACHE,
+#      PYTHON (default python3.11), MAX_JOBS (compile jobs for mmcv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MMCV_VER=2.1.0; TORCH_VER=2.14.1; TV_VER=0.29.1; MMENGINE_VER=0.10.7; MMDET_VER=3.3.0
+LVIS_VER=0.5.3  # uses np.float; hce_det.compat makes it work on numpy 2
+PYTHON=${PYTHON:-python3.11}
+CACHE=${HCE_DET_CACHE:-$HOME/.cache/hce_det}
+
+die() { echo "setup_env: ERROR: $*" >&2; exit 1; }
+log() { echo "setup_env: $*"; }
+
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found. Install Python 3.11 or set PYTHON=/path/to/python3.11."
+pyver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")')
+[[ $pyver == 311 ]] || die "$PYTHON is Python $pyver; this stack is pinned for Python 3.11 (set PYTHON=...)."
+
+free_gb() { df -Pk "$1" | awk 'NR==2 {print int($4/1048576)}'; }
+
+KEY="py$pyver-torch$TORCH_VER-mmcv$MMCV_VER-mmdet$MMDET_VER"
+if [[ -n ${HCE_VENV:-} ]]; then VENV=$HCE_VENV; else VENV="$CACHE/venvs/$KEY"; fi
+STAMP="$VENV/.hce_det_stack"
+WANT="$KEY mmengine=$MMENGINE_VER tv=$TV_VER lvis=$LVIS_VER"
+# this checkout: .venv -> the shared environment, and hce_det installed from here (editable)
+link_and_install_project() {
+  if [[ -z ${HCE_VENV:-} ]]; then
+    if [[ -e .venv && ! -L .venv ]]; then
+      die ".venv exists and is not a link to $VENV; remove it, or set HCE_VENV=.venv to use it"
+    fi
+    ln -sfn "$VENV" .venv
+  fi
+  "$VENV/bin/python" -m pip --disable-pip-version-check -q install --no-deps --no-build-isolation -e . \
+    || die "installing hce_det from $(pwd) failed"
+  "$VENV/bin/python" -c 'import mmcv.ops, mmdet, hce_det; from mmcv.ops import RoIAlign, nms' \
+    || die "the stack installed but does not import; see the traceback above"
+}
+if [[ -f $STAMP && $(cat "$STAMP") == "$WANT" ]]; then
+  link_and_install_project
+  log "environment $VENV is up to date ($WANT)"; exit 0
+fi
+
+if [[ ! -x $VENV/bin/python ]]; then
+  mkdir -p "$(dirname "$VENV")" || die "cannot create $(dirname "$VENV") (set HCE_DET_CACHE)"
+  (( $(free_gb "$(dirname "$VENV")") >= 12 )) || die "less than 12 GB free for $VENV (torch alone takes ~6 GB). Free disk space or set HCE_VENV to another disk."
+  log "creating $VENV"; "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"; PIP=("$PY" -m pip --disable-pip-version-check -q)
+
+log "installing torch $TORCH_VER / torchvision $TV_VER"
+"${PIP[@]}" install "torch==$TORCH_VER" "torchvision==$TV_VER"
+# torch pulls the newest setuptools, which lacks pkg_resources (needed by mmcv's build and by
+# mmengine's `mmdet::` config lookup): pin it back afterwards.
+"${PIP[@]}" install "setuptools<81" wheel ninja
+
+torch_tag=$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')
+WHEELDIR="$CACHE/wheels/mmcv-$MMCV_VER-torch$torch_tag-cp$pyver"
+wheel=$(ls "$WHEELDIR"/mmcv-$MMCV_VER-*.whl 2>/dev/null | head -n1 || true)
+if [[ -z $wheel ]]; then
+  command -v g++ >/dev/null || die "no C++ compiler (g++) found: mmcv's ops must be compiled. Install one (Debian: apt-get install g++)."
+  mkdir -p "$WHEELDIR" || die "cannot create cache dir $WHEELDIR (set HCE_DET_CACHE to a writable place)"
+  (( $(free_gb "$WHEELDIR") >= 3 )) || die "less than 3 GB free under $WHEELDIR for the mmcv build"
+  build=$(mktemp -d)
+  log "building mmcv $MMCV_VER with ops for torch $torch_tag (once; ~20 min on 2 cores) in $build"
+  "${PIP[@]}" download --no-deps --no-build-isolation --no-binary :all: "mmcv==$MMCV_VER" -d "$build"
+  tar -xzf "$build/mmcv-$MMCV_VER.tar.gz" -C "$build"
+  # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
+  sed -i 's/-std=c++17/-std=c++20/g' "$build/mmcv-$MMCV_VER/setup.py"
+  # --no-build-isolation: with isolation the build cannot see torch and silently skips the ops.
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "$PY" -m pip wheel --no-deps --no-build-isolation \
+      -w "$build/dist" "$build/mmcv-$MMCV_VER" > "$build/build.log" 2>&1 \
+      || { tail -n 30 "$build/build.log"; die "mmcv build failed; full log: $build/build.log"; }
+  built=$(ls "$build"/dist/mmcv-*.whl)
+  "$PY" - "$built" <<'PYEOF' || die "the mmcv wheel has no compiled ops (mmcv/_ext*.so); see $build/build.log"
+import sys, zipfile
+assert any(n.startswith('mmcv/_ext') and n.endswith('.so') for n in zipfile.ZipFile(sys.argv[1]).namelist())
+PYEOF
+  cp "$built" "$WHEELDIR/"; wheel="$WHEELDIR/$(basename "$built")"; rm -rf "$build"
+  log "cached $wheel"
+fi
+
+log "installing mmcv (cached wheel), mmengine, mmdet"
+"${PIP[@]}" install "$wheel" "mmengine==$MMENGINE_VER" "numpy>=2" pycocotools pytest
+"${PIP[@]}" install "mmdet==$MMDET_VER" "lvis==$LVIS_VER"
+link_and_install_project
+echo "$WANT" > "$STAMP"
+log "ready: $VENV ($WANT)"
