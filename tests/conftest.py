@@ -40,11 +40,19 @@ def shrink_cfg(cfg, data_root, work_dir, max_iters=4, batch_size=2, val_images=N
         ds.data_root = data_root
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         fix(cfg.get(key))
-    for key in ('val_evaluator', 'test_evaluator'):
-        ev = cfg.get(key)
-        for e in (ev if isinstance(ev, (list, tuple)) else [ev]):
-            if e is not None and 'ann_file' in e:
-                e.ann_file = osp.join(data_root, osp.relpath(e.ann_file, 'data/hce_synth'))
+
+    def remap(node):  # every other path into the default data root (evaluators, class counts)
+        if isinstance(node, str) and node.startswith('data/hce_synth/'):
+            return data_root + node[len('data/hce_synth/'):]
+        if isinstance(node, dict):
+            for k in list(node):
+                node[k] = remap(node[k])
+        elif isinstance(node, list):
+            return [remap(v) for v in node]
+        return node
+    for key in list(cfg.keys()):
+        if key not in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[key] = remap(cfg[key])
     return cfg
 
 

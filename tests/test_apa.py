@@ -55,7 +55,8 @@ def test_aglu_is_z_times_apa_and_special_cases():
 @pytest.mark.parametrize('cls', [APA, AGLU])
 @pytest.mark.parametrize('lam,kappa', [(1.0, 1.0), (1e-4, 1.0), (0.5, -1.0), (3.0, 1.3)])
 def test_extreme_inputs_finite(dtype, cls, lam, kappa):
-    z = torch.tensor([-1e4, -1e3, -60., -1., 0., 1., 60., 1e3, 1e4], dtype=dtype, requires_grad=True)
+    z = torch.tensor([-1e4, -1e3, -60., -1., 0., 1., 60., 1e3, 1e4], dtype=dtype,
+                     requires_grad=True)
     m = cls(lambda_init=lam, kappa_init=kappa)
     out = m(z)
     assert out.dtype == dtype

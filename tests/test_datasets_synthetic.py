@@ -109,3 +109,12 @@ def test_fog_split_is_foggier(tmp_path):
     assert foggy[:16].std() < clear[:16].std()
     assert np.abs(foggy[-4:].astype(int) - clear[-4:]).mean() < np.abs(
         foggy[:4].astype(int) - clear[:4]).mean()
+
+
+def test_val_splits_carry_training_frequencies(tiny_data):
+    def cats(split):
+        return json.load(open(osp.join(tiny_data, 'annotations', split + '.json')))['categories']
+    for train, val in (('lt_train', 'lt_val'), ('context_train', 'context_val')):
+        t, v = cats(train), cats(val)
+        assert [(c['frequency'], c['image_count']) for c in t] == \
+            [(c['frequency'], c['image_count']) for c in v]

@@ -136,7 +136,8 @@ def test_no_fusion_variant_skips_context_at_test(synth_model_cfg):
 def test_num_classes_mismatch_is_build_error(synth_model_cfg):
     cfg = copy.deepcopy(synth_model_cfg)
     cfg.roi_head.context_embedding = dict(num_classes=80)
-    with pytest.raises(ValueError, match='context_embedding.num_classes=80.*bbox_head.num_classes=10'):
+    with pytest.raises(ValueError,
+                       match='context_embedding.num_classes=80.*bbox_head.num_classes=10'):
         MODELS.build(cfg)
     cfg = copy.deepcopy(synth_model_cfg)
     cfg.roi_head.late_fusion = dict(num_classes=3)

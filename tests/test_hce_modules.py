@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 import hce_det  # noqa: F401  (registration)
 from hce_det.models.hce.categorical_embedding import CategoricalEmbedding, image_level_targets
 from hce_det.models.hce.context_classifier import ContextClassifier, fuse_class_probs
-from hce_det.models.hce.context_roi import HierarchicalContextRoI, image_rois
+from hce_det.models.hce.context_roi import GridRoIAlign, HierarchicalContextRoI, image_rois
 
 
 def _inst(labels):
@@ -70,10 +70,10 @@ def test_embedding_shapes_and_gap_gmp_logits():
         CategoricalEmbedding(num_classes=5, pool='median')
 
 
-def _context_module(early_fusion, use_global=True):
+def _context_module(early_fusion, use_global=True, layer='GridRoIAlign'):
     torch.manual_seed(0)
     m = HierarchicalContextRoI(in_channels=8, out_channels=6, featmap_stride=8,
-                               roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2),
+                               roi_layer=dict(type=layer, output_size=7, sampling_ratio=2),
                                use_global=use_global, early_fusion=early_fusion)
     m.init_weights()
     return m
@@ -85,8 +85,9 @@ def _rois():
 
 @pytest.mark.parametrize('early_fusion', [None, 'sum', 'concat'])
 @pytest.mark.parametrize('use_global', [True, False])
-def test_context_roi_shapes_every_fusion(early_fusion, use_global):
-    m = _context_module(early_fusion, use_global)
+@pytest.mark.parametrize('layer', ['GridRoIAlign', 'RoIAlign'])
+def test_context_roi_shapes_every_fusion(early_fusion, use_global, layer):
+    m = _context_module(early_fusion, use_global, layer)
     embedded = torch.rand(2, 8, 16, 16)
     x_ctx = m(embedded, _rois())
     assert x_ctx.shape == (3, 6, 7, 7)
@@ -107,13 +108,26 @@ def test_context_roi_equals_conv_on_concat_of_instance_and_global():
     shapes = [(128, 128), (96, 120)]
     x_ctx = m(embedded, rois, m.global_context(embedded, shapes))
     x_inst = m.roi_layer(embedded, rois)
-    x_glob = m.roi_layer(embedded, image_rois(shapes, 'cpu'))[rois[:, 0].long()]
+    x_glob = m.global_layer(embedded, image_rois(shapes, 'cpu'))[rois[:, 0].long()]
     weight = torch.cat([m.inst_proj.weight, m.global_proj.weight], dim=1)
     ref = F.relu(F.conv2d(torch.cat([x_inst, x_glob], 1), weight, m.global_proj.bias))
     assert torch.allclose(x_ctx, ref, atol=1e-5)
     # the global part is the same for every RoI of an image and differs between images
     g = m.global_context(embedded, shapes)
     assert g.shape == (2, 6, 7, 7) and not torch.allclose(g[0], g[1])
+
+
+@pytest.mark.parametrize('s', [1, 2, 3])
+def test_grid_roi_align_matches_mmcv_inside_the_map(s):
+    from mmcv.ops import RoIAlign
+    torch.manual_seed(0)
+    feats = torch.rand(2, 5, 16, 20)
+    rois = torch.tensor([[0, 8., 8., 60., 40.], [1, 10., 20., 30., 90.], [1, 4., 4., 150., 120.],
+                         [0, 33., 21., 34.5, 22.]])
+    ref = RoIAlign((7, 7), 1 / 8, sampling_ratio=s, aligned=True)(feats, rois)
+    out = GridRoIAlign(7, 1 / 8, sampling_ratio=s)(feats, rois)
+    assert out.shape == ref.shape == (4, 5, 7, 7)
+    assert torch.allclose(out, ref, atol=1e-5)
 
 
 def test_fuse_probs_sum_to_one_and_hand_values():

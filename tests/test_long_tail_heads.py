@@ -109,4 +109,5 @@ def test_subclass_keeps_wiring():
     head = TwoLayerClsHead(**HEAD)
     assert head.fc_cls.out_features == C
     z = torch.zeros(1, C)  # Gumbel at 0 = exp(-1)
-    torch.testing.assert_close(raw_scores(head, z)[:, :C], torch.full((1, C), torch.exp(torch.tensor(-1.)).item()))
+    expected = torch.full((1, C), torch.exp(torch.tensor(-1.)).item())
+    torch.testing.assert_close(raw_scores(head, z)[:, :C], expected)

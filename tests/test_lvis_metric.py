@@ -75,7 +75,8 @@ def samples(images=(1, 2), empty=False):
     out = []
     for im in images:
         dets = [] if empty else DETS[im]
-        boxes = torch.tensor([[b[0], b[1], b[0] + b[2], b[1] + b[3]] for _, _, b in dets]).reshape(-1, 4)
+        boxes = torch.tensor([[b[0], b[1], b[0] + b[2], b[1] + b[3]]
+                              for _, _, b in dets]).reshape(-1, 4)
         masks = torch.stack([mask_of(b) for _, _, b in dets]) if dets else \
             torch.zeros(0, H, W, dtype=torch.bool)
         out.append(dict(img_id=im, ori_shape=(H, W), pred_instances=dict(

@@ -39,7 +39,8 @@ def _kl(p, q):
 def test_class_counts_from_file_list_and_coco_annotations(tmp_path):
     lvis_like = tmp_path / 'lvis.json'
     lvis_like.write_text(json.dumps({'categories': [
-        {'id': 2, 'name': 'b', 'instance_count': 5}, {'id': 1, 'name': 'a', 'instance_count': 50}]}))
+        {'id': 2, 'name': 'b', 'instance_count': 5},
+        {'id': 1, 'name': 'a', 'instance_count': 50}]}))
     assert load_class_counts(2, class_counts_file=str(lvis_like)).tolist() == [50.0, 5.0]
     coco_like = tmp_path / 'coco.json'
     coco_like.write_text(json.dumps({
@@ -88,7 +89,8 @@ def test_dive_loss_matches_hand_computation():
 
 def _save_head_ckpt(path, num_classes):
     from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
-    head = Shared2FCBBoxHead(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=num_classes)
+    head = Shared2FCBBoxHead(in_channels=4, fc_out_channels=8, roi_feat_size=2,
+                             num_classes=num_classes)
     torch.save({'state_dict': {f'roi_head.bbox_head.{k}': v
                                for k, v in head.state_dict().items()}}, str(path))
     return head
@@ -155,7 +157,8 @@ def test_ride_loss_hand_and_expert_shapes():
     adj1, adj2 = [2.0, 0.0, 1.0 - 0.6, 0.0], [0.0, 1.0, -0.6, 1.0]
     assert out['loss_cls'].item() == pytest.approx(_ce(adj1, 2) + _ce(adj2, 2), rel=1e-5)
     mean = [1.0, 0.5, 0.5, 0.5]
-    kl = _kl(_softmax(mean), _softmax(e1[0].tolist())) + _kl(_softmax(mean), _softmax(e2[0].tolist()))
+    kl = _kl(_softmax(mean), _softmax(e1[0].tolist())) + \
+        _kl(_softmax(mean), _softmax(e2[0].tolist()))
     assert out['loss_diversity'].item() == pytest.approx(-0.2 * kl, rel=1e-5)
 
     head = RIDEBBoxHead(**HEAD, num_experts=3).train()
@@ -230,6 +233,14 @@ def test_bbn_reversed_sampling_prefers_rare_rois():
     rare_share = (picked[0] == 2).float().mean().item()
     assert rare_share > 0.6  # 2 rare RoIs x weight 100 vs 50 head RoIs x weight 1
 
+    # background RoIs keep themselves as partners by default; foreground partners are foreground
+    y = torch.tensor([3] * 30 + [0] * 20 + [2] * 2)
+    partner = head.sample_partners(y, torch.ones(52))
+    assert partner[:30].tolist() == list(range(30))
+    assert bool((y[partner[30:]] < C).all()) and (y[partner[30:]] == 2).float().mean() > 0.6
+    head.rebalance_background = True  # background joins with the weight of the head class
+    assert (y[head.sample_partners(y, torch.ones(52))] == 3).any()
+
 
 # ------------------------------------------------------------------ contrastive head / SEF
 def test_contrastive_head_alpha_mixing():
@@ -281,3 +292,68 @@ def test_sef_group_logits_and_losses():
     assert x.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='num_groups'):
         SEFBBoxHead(**HEAD, num_groups=3)
+
+
+# ------------------------------------------------------------------ alpha hook (no runner)
+def test_cumulative_alpha_hook_by_epoch_and_iter():
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+
+    from hce_det.engine.hooks import CumulativeAlphaHook
+    model = torch.nn.ModuleDict(dict(bbn=BBNBBoxHead(**HEAD), sc=ContrastiveBBoxHead(**HEAD),
+                                     plain=torch.nn.Linear(2, 2)))
+    runner = SimpleNamespace(model=model, epoch=2, max_epochs=4, iter=30, max_iters=40,
+                             message_hub=MessageHub.get_instance('test_recognition_alpha'))
+    hook = CumulativeAlphaHook(by_epoch=True)
+    hook.before_train_epoch(runner)
+    assert float(model['bbn'].alpha) == pytest.approx(1 - (2 / 4) ** 2)
+    assert float(model['sc'].alpha) == pytest.approx(1 - (2 / 4) ** 2)
+    hook.before_train_iter(runner, 0)  # by_epoch: iterations do not change alpha
+    assert float(model['bbn'].alpha) == pytest.approx(0.75)
+    CumulativeAlphaHook().before_train_iter(runner, 0)
+    assert float(model['bbn'].alpha) == pytest.approx(1 - (30 / 40) ** 2)
+    ckpt = {}
+    hook.before_save_checkpoint(runner, ckpt)
+    assert ckpt['meta']['cumulative_alpha'] == pytest.approx(
+        {'bbn': 1 - 0.75 ** 2, 'sc': 1 - 0.75 ** 2})
+    runner.max_iters = 0
+    with pytest.raises(ValueError, match='max_iters'):
+        CumulativeAlphaHook().before_train_iter(runner, 0)
+
+
+def test_ride_router_targets_and_routing():
+    torch.manual_seed(0)
+    head = RIDEBBoxHead(**HEAD, num_experts=3, router=dict(top_k=2, pos_weight=2.0))
+    y = torch.tensor([1, 0])
+    # RoI 0: expert 1 alone wrong (class 0), experts 1+2 right (class 1) -> router 0 target 1;
+    # RoI 1: right from the start -> router targets 0
+    e = [torch.tensor([[2.0, 0.0, 0, 0], [3.0, 0, 0, 0]]),
+         torch.tensor([[0.0, 5.0, 0, 0], [3.0, 0, 0, 0]]),
+         torch.tensor([[0.0, 1.0, 0, 0], [3.0, 0, 0, 0]])]
+    r = [torch.tensor([0.3, -0.2]), torch.tensor([0.1, 0.4])]
+    head._aux = {'expert_logits': e, 'router': r}
+    got = head.router_loss(y, torch.ones(2), 2.0)
+
+    def bce(x, t, pw=2.0):
+        s = 1 / (1 + math.exp(-x))
+        return -(pw * t * math.log(s) + (1 - t) * math.log(1 - s))
+    # router 1: ensemble 1..2 already right for RoI 0 -> target 0; RoI 1 -> 0
+    hand = ((bce(0.3, 1) + bce(-0.2, 0)) / 2 + (bce(0.1, 0) + bce(0.4, 0)) / 2) / 2
+    assert got.item() == pytest.approx(hand, rel=1e-5)
+
+    head.train()
+    x = torch.randn(4, 4, 2, 2)
+    cls, _ = head(x)
+    assert [t.shape for t in head._aux['router']] == [(4,), (4,)]
+    head.eval()
+    with torch.no_grad():
+        for fc in head.router_fc:
+            fc.bias.fill_(-50.0)  # never consult more experts
+        first = head.fc_cls[0](head.relu(head.expert_fcs[0](head.trunk(x))))
+        assert torch.allclose(head(x)[0], first, atol=1e-5)
+        assert head.last_num_experts.tolist() == [1, 1, 1, 1]
+        for fc in head.router_fc:
+            fc.bias.fill_(50.0)  # always consult all experts
+        assert torch.allclose(head(x)[0], cls, atol=1e-5)
+        assert head.last_num_experts.tolist() == [3, 3, 3, 3]

@@ -104,7 +104,12 @@ def test_checkpoint_needs_only_allow_listed_globals(trained):
     from hce_det.compat import checkpoint_safe_globals
     _, _, work, _ = trained
     ckpt = glob.glob(osp.join(work, 'iter_*.pth'))[0]
-    unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(ckpt))
+    registered = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()  # see what plain torch would refuse
+    try:
+        unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(ckpt))
+    finally:
+        torch.serialization.add_safe_globals(registered)
     allowed = {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
                for g in checkpoint_safe_globals()}
     assert unsafe, 'mmengine checkpoints hold non-tensor globals; the compat layer is needed'

@@ -32,7 +32,7 @@ def main(argv=None):
     suite = SuiteSpec(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SuiteSpec)
                          if f.name != 'splits'})
     stamp = osp.join(args.out, '.stamp.json')
-    key = dict(suite=dataclasses.asdict(suite), only=args.only, version=1)
+    key = dict(suite=dataclasses.asdict(suite), only=args.only, version=2)
     if not args.force and osp.isfile(stamp) and json.load(open(stamp)) == key:
         print(f'{args.out}: up to date (use --force to regenerate)')
         return

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/faster-rcnn_r18-thin_fpn_synth.py',
     '../_base_/datasets/synth_lt_lvis.py',
     '../_base_/schedules/synth_iter.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/synth_runtime.py',
 ]
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
 model = dict(test_cfg=dict(rcnn=dict(score_thr=0.0001, max_per_img=300)))

@@ -1,4 +1,4 @@
-# LVIS v1 Mask R-CNN R50-FPN, 1x, baseline softmax-CE box classifier. Base of every LVIS config here:
+# LVIS v1 Mask R-CNN R50-FPN, 1x, baseline softmax-CE box classifier; base of every LVIS config:
 # RFS (ClassBalancedDataset, oversample_thr=1e-3) and multi-scale training from mmdet's LVIS config,
 # LVIS test settings (score_thr=1e-4, 300 detections per image), normalized mask head
 # (NormedConv2d, temperature 20, as mmdet's seesaw "normed-mask" configs) and HceLVISMetric

@@ -1,7 +1,9 @@
 # BBN bilateral RoI classifier, alpha = 1 - (t/T)^2 per epoch
-# on mmdet's LVIS v1 Mask R-CNN R50-FPN (RFS 1e-3, 1x); only the bbox head changes.
-_base_ = 'mmdet::lvis/mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py'
+# on the LVIS v1 Mask R-CNN R50-FPN baseline (configs/lvis/, RFS 1e-3, 1x, LVIS metric);
+# only the bbox head changes.
+_base_ = '../lvis/softmax-ce_mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py'
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
 model = dict(roi_head=dict(bbox_head=dict(
-    type='BBNBBoxHead', class_counts_file='data/lvis_v1/annotations/lvis_v1_train.json')))
+    type='BBNBBoxHead',
+    class_counts_file='data/lvis_v1/annotations/lvis_v1_train.json')))
 custom_hooks = [dict(type='CumulativeAlphaHook', by_epoch=True)]

@@ -4,7 +4,7 @@ _base_ = [
     '../_base_/models/faster-rcnn_r18-thin_fpn_synth.py',
     '../_base_/datasets/synth_lt.py',
     '../_base_/schedules/synth_iter.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/synth_runtime.py',
 ]
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
 custom_hooks = [dict(type='NumClassCheckHook')]

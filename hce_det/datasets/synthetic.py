@@ -241,10 +241,12 @@ def render_image(spec: SplitSpec, index: int, weights: Dict[str, float]):
 
 # ----------------------------------------------------------------------------- writing
 def generate_split(spec: SplitSpec, out_dir: str, ann_name: Optional[str] = None,
-                   write_images: bool = True) -> dict:
+                   write_images: bool = True, train_categories: Optional[list] = None) -> dict:
     """Write ``images/<split>/*.png`` and ``annotations/<split>.json`` under ``out_dir``.
 
     The JSON is COCO format (``file_name`` relative to ``out_dir``) with LVIS extras.
+    ``train_categories``: as in LVIS val files, take the categories' ``frequency``,
+    ``image_count`` and ``instance_count`` from the training split instead of this one.
     Returns the JSON dict.
     """
     weights = class_weights(spec.imbalance)
@@ -288,6 +290,11 @@ def generate_split(spec: SplitSpec, out_dir: str, ann_name: Optional[str] = None
                    'context_scene': CLASS_SCENE.get(c), 'image_count': img_count[k],
                    'instance_count': inst_count[k], 'frequency': lvis_frequency(img_count[k])}
                   for c, k in cat_ids.items()]
+    if train_categories is not None:
+        stats = {c['id']: c for c in train_categories}
+        for c in categories:
+            for key in ('image_count', 'instance_count', 'frequency'):
+                c[key] = stats[c['id']][key]
     data = dict(info=dict(description='hce_det SynthScenes', split=asdict(spec)),
                 images=images, annotations=anns, categories=categories, licenses=[])
     path = osp.join(out_dir, 'annotations', (ann_name or spec.name) + '.json')
@@ -310,7 +317,9 @@ def generate_suite(out_dir: str, suite: Optional[SuiteSpec] = None,
             continue
         if progress:
             progress(f'{name}: {spec.num_images} images')
-        out[name] = generate_split(spec, out_dir)
+        train = out.get(name[:-len('_val')] + '_train') if name.endswith('_val') else None
+        out[name] = generate_split(spec, out_dir,
+                                   train_categories=train['categories'] if train else None)
     with open(osp.join(out_dir, 'suite.json'), 'w') as f:
         json.dump(dict(suite={k: v for k, v in asdict(suite).items() if k != 'splits'},
                        classes=CLASSES, context_classes=CONTEXT_CLASSES), f, indent=1)

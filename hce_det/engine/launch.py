@@ -30,8 +30,11 @@ def init_cpu_distributed(cfg: Config) -> None:
 
 
 def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resume=None,
-                 amp=False, load_from=None, out=None):
-    """Build an mmengine Runner from a config path with mmdet-style CLI semantics."""
+                 amp=False, load_from=None, out=None, cfg_hook=None):
+    """Build an mmengine Runner from a config path with mmdet-style CLI semantics.
+
+    ``cfg_hook(cfg)``, if given, may edit the loaded config before the Runner is built.
+    """
     import hce_det  # noqa: F401  registers modules and applies hce_det.compat
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} does not exist')
@@ -39,6 +42,8 @@ def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resum
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if cfg_hook is not None:
+        cfg = cfg_hook(cfg) or cfg
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -67,3 +72,29 @@ def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resum
         from mmengine.registry import RUNNERS
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def scale_schedule(cfg: Config, max_iters: int) -> Config:
+    """Shorten/lengthen an iteration-based schedule, keeping its shape.
+
+    ``train_cfg.max_iters`` is set and everything tied to it follows: MultiStepLR milestones and
+    scheduler ``end`` points scale by the same ratio, ``val_interval`` and the checkpoint
+    interval stay "at the end" when they were. (Overriding only ``train_cfg.max_iters`` leaves
+    milestones computed from the old length in place.)
+    """
+    old = cfg.train_cfg.max_iters
+    ratio = max_iters / old
+    cfg.train_cfg.max_iters = max_iters
+    if cfg.train_cfg.get('val_interval', old) >= old:
+        cfg.train_cfg.val_interval = max_iters
+    ckpt = cfg.get('default_hooks', {}).get('checkpoint')
+    if ckpt is not None and ckpt.get('interval', old) >= old and not ckpt.get('by_epoch', True):
+        ckpt.interval = max_iters
+    for sch in cfg.get('param_scheduler') or []:
+        if 'milestones' in sch:
+            sch.milestones = [max(1, int(round(m * ratio))) for m in sch.milestones]
+        if sch.get('end', 0) >= old:
+            sch.end = max_iters
+        elif 'end' in sch:  # warm-up: keep its length, but within the first fifth
+            sch.end = min(sch.end, max(1, max_iters // 5))
+    return cfg

@@ -1,7 +1,9 @@
 """Overhead of config B over config A: parameters, inference time and training-step time.
 
-    python tools/analysis/benchmark_overhead.py CONFIG_A CONFIG_B  (paths or mmdet::...) [--size 512 512] [--batch 1]
+    python tools/analysis/benchmark_overhead.py CONFIG_A CONFIG_B [--size 512 512] [--batch 1]
         [--repeats 10] [--warmup 2] [--device cpu|cuda] [--threads 1] [--no-train]
+
+CONFIG_A/B: paths or mmdet::... names (mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py).
 
 Both models are built from their configs with random weights (no checkpoint, pretrained
 backbones off) and run on the *same* random image batch. Timings are interleaved (A, B, B, A,

@@ -22,8 +22,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from hce_det.engine.launch import build_runner  # noqa: E402
 
 SUFFIX = 'faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
-METHODS = ('softmax-ce', 'sigmoid-bce', 'gumbel-droploss', 'apa', 'apa-droploss', 'seesaw',
-           'eqlv2', 'federated')
+METHODS = ('softmax-ce', 'sigmoid-bce', 'gumbel', 'gumbel-droploss', 'apa', 'apa-droploss',
+           'seesaw', 'eqlv2', 'federated')
 DEFAULT = ('softmax-ce', 'sigmoid-bce', 'gumbel-droploss', 'apa', 'seesaw', 'eqlv2', 'federated')
 
 
@@ -43,7 +43,7 @@ def run(method, data_root, work_root, max_iters, seed):
             'val_evaluator.frequency_ann_file': ann('lt_train'),
             'test_evaluator.ann_file': ann('lt_val'),
             'test_evaluator.frequency_ann_file': ann('lt_train'),
-            'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': max_iters + 1,
+            'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': max_iters,
             'default_hooks.checkpoint.interval': max_iters,
             'param_scheduler': schedule(max_iters, min(100, max_iters // 5)),
             'randomness.seed': seed}
@@ -54,8 +54,11 @@ def run(method, data_root, work_root, max_iters, seed):
     t0 = time.time()
     work_dir = osp.join(work_root, method)
     runner = build_runner(config, work_dir=work_dir, cfg_options=opts)
-    runner.train()
-    metrics = runner.val()
+    runner.train()  # IterBasedTrainLoop validates once, after the last iteration
+    metrics = {k[len('val/'):]: v.current() for k, v in runner.message_hub.log_scalars.items()
+               if k.startswith('val/lvis/')}
+    if not metrics:
+        metrics = runner.val()
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'lvis_metrics.json'), 'w') as f:
         json.dump(metrics, f, indent=1)
@@ -68,14 +71,32 @@ def run(method, data_root, work_root, max_iters, seed):
 def table(rows):
     def f(x):
         return 'n/a' if x is None or x < 0 else f'{100 * x:.1f}'
+
+    def t(x):
+        return 'n/a' if x is None or x < 0 else f'{x:.0f}'
     base = rows[0]['APr'] if rows else None
     lines = ['| method | AP | AP50 | APr | APc | APf | ΔAPr | time (s) |',
              '|---|---|---|---|---|---|---|---|']
     for r in rows:
         d = 'n/a' if base is None or r['APr'] is None else f'{100 * (r["APr"] - base):+.1f}'
         lines.append(f'| {r["method"]} | {f(r["AP"])} | {f(r["AP50"])} | {f(r["APr"])} | '
-                     f'{f(r["APc"])} | {f(r["APf"])} | {d} | {r["seconds"]:.0f} |')
+                     f'{f(r["APc"])} | {f(r["APf"])} | {d} | {t(r["seconds"])} |')
     return '\n'.join(lines)
+
+
+def _resume_rows(work_root, methods):
+    """Rows of methods that already have ``<work-dir>/<method>/lvis_metrics.json``."""
+    rows = {}
+    for m in methods:
+        f = osp.join(work_root, m, 'lvis_metrics.json')
+        if osp.isfile(f):
+            with open(f) as fh:
+                met = json.load(fh)
+            get = lambda k: met.get(f'lvis/bbox_{k}')  # noqa: E731
+            rows[m] = dict(method=m, config=f'configs/lvis/{m}_{SUFFIX}', seconds=-1, AP=get('AP'),
+                           AP50=get('AP50'), APr=get('APr'), APc=get('APc'), APf=get('APf'),
+                           metrics_file=f)
+    return rows
 
 
 def main(argv=None):
@@ -87,6 +108,8 @@ def main(argv=None):
     p.add_argument('--work-dir', default='work_dirs/lvis_proxy')
     p.add_argument('--out', default=None, help='summary JSON (default <work-dir>/summary.json)')
     p.add_argument('--plot', default=None, help='also save grouped APr/APc/APf bars to this PNG')
+    p.add_argument('--skip-done', action='store_true',
+                   help='reuse <work-dir>/<method>/lvis_metrics.json of methods already run')
     args = p.parse_args(argv)
     data_root = args.data_root.rstrip('/') + '/'
     for name in ('lt_train', 'lt_val'):
@@ -94,8 +117,9 @@ def main(argv=None):
             p.error(f'{data_root}annotations/{name}.json missing: run '
                     f'python tools/make_dataset.py --out {data_root}')
     rows = []
+    done = _resume_rows(args.work_dir, args.methods) if args.skip_done else {}
     for m in args.methods:
-        rows.append(run(m, data_root, args.work_dir, args.max_iters, args.seed))
+        rows.append(done.get(m) or run(m, data_root, args.work_dir, args.max_iters, args.seed))
         print(table(rows), flush=True)
     out = args.out or osp.join(args.work_dir, 'summary.json')
     with open(out, 'w') as f:

@@ -13,7 +13,9 @@ in ``lt_train.json`` is r/c/f, and the difference to the first variant.
 DiVE's teacher is a frozen RoI head that reads the student's RoI features, so the DiVE student
 starts from the softmax run's checkpoint (``load_from``) and distills from that run's head for
 ``--max-iters`` more iterations; ``softmax-ft`` (the softmax run continued for the same number of
-iterations) is its fair reference.
+iterations) is its fair reference. ``bbn-bg``: BBN with background RoIs in the reversed sampler.
+With ``--init-from CKPT`` every variant fine-tunes the same trained detector (a head-only
+comparison that needs far fewer iterations than training each from scratch).
 """
 import argparse
 import json
@@ -27,8 +29,9 @@ from hce_det.engine.launch import build_runner  # noqa: E402
 from hce_det.evaluation.summary import per_class_ap  # noqa: E402
 
 CFG = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
-METHODS = ['softmax', 'bbn', 'ride', 'sc', 'psc', 'mdcs', 'sef', 'softmax-ft', 'dive']
+METHODS = ['softmax', 'bbn', 'bbn-bg', 'ride', 'sc', 'psc', 'mdcs', 'sef', 'softmax-ft', 'dive']
 NEEDS_COUNTS = {'bbn', 'ride', 'mdcs', 'dive'}
+ALIASES = {'softmax-ft': 'softmax', 'bbn-bg': 'bbn'}  # variant -> config
 
 
 def schedule(max_iters, warmup):
@@ -65,8 +68,8 @@ def last_checkpoint(work_dir):
         return f.read().strip()
 
 
-def run(name, data_root, work_root, max_iters, seed, groups, batch_size):
-    method = 'softmax' if name == 'softmax-ft' else name
+def run(name, data_root, work_root, max_iters, seed, groups, batch_size, init_from=None):
+    method = ALIASES.get(name, name)
     ann = osp.join(data_root, 'annotations/lt_val.json')
     opts = {'train_dataloader.dataset.data_root': data_root,
             'val_dataloader.dataset.data_root': data_root,
@@ -80,7 +83,9 @@ def run(name, data_root, work_root, max_iters, seed, groups, batch_size):
     if method in NEEDS_COUNTS:
         opts['model.roi_head.bbox_head.class_counts_file'] = osp.join(
             data_root, 'annotations/lt_train.json')
-    base_ckpt = last_checkpoint(osp.join(work_root, 'softmax'))
+    base_ckpt = init_from or last_checkpoint(osp.join(work_root, 'softmax'))
+    if init_from:
+        opts['load_from'] = init_from
     if name in ('dive', 'softmax-ft'):
         if not base_ckpt or not osp.isfile(base_ckpt):
             raise SystemExit(f'{name} needs the softmax run first (no checkpoint in '
@@ -88,6 +93,8 @@ def run(name, data_root, work_root, max_iters, seed, groups, batch_size):
         opts['load_from'] = base_ckpt
     if name == 'dive':
         opts['model.roi_head.bbox_head.teacher.checkpoint'] = base_ckpt
+    if name == 'bbn-bg':  # BBN with background RoIs in the reversed sampler
+        opts['model.roi_head.bbox_head.rebalance_background'] = True
     t0 = time.time()
     runner = build_runner(CFG.format(method), work_dir=osp.join(work_root, name),
                           cfg_options=opts)
@@ -130,6 +137,12 @@ def main(argv=None):
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--variants', nargs='+', default=METHODS, choices=METHODS)
     p.add_argument('--out', help='write the rows as JSON here')
+    p.add_argument('--init-from', metavar='CKPT',
+                   help='fine-tune protocol: every variant starts from this detector checkpoint '
+                        '(e.g. the softmax run) and DiVE distills from it; new head layers are '
+                        'initialised as usual')
+    p.add_argument('--append', action='store_true',
+                   help='start from the rows already in --out (re-run variants replace theirs)')
     args = p.parse_args(argv)
     data_root = args.data_root.rstrip('/') + '/'
     train_ann = osp.join(data_root, 'annotations/lt_train.json')
@@ -138,9 +151,17 @@ def main(argv=None):
                          f'`python tools/make_dataset.py --out {data_root}` first.')
     groups = frequency_groups(train_ann)
     rows = []
+    if args.append and args.out and osp.isfile(args.out):
+        with open(args.out) as f:
+            rows = json.load(f)
     for v in args.variants:
-        rows.append(run(v, data_root, args.work_root, args.max_iters, args.seed, groups,
-                        args.batch_size))
+        row = run(v, data_root, args.work_root, args.max_iters, args.seed, groups,
+                  args.batch_size, args.init_from)
+        names = [r['name'] for r in rows]
+        if v in names:
+            rows[names.index(v)] = row
+        else:
+            rows.append(row)
         print('\n' + table(rows), flush=True)
         if args.out:
             with open(args.out, 'w') as f:

@@ -98,8 +98,8 @@ def main(argv=None):
     mean = model.data_preprocessor.mean.view(-1, 1, 1)
     std = model.data_preprocessor.std.view(-1, 1, 1)
     img = (raw * std + mean)[:, :h, :w].permute(1, 2, 0).cpu().numpy()
-    if getattr(model.data_preprocessor, '_channel_conversion', False):
-        img = img[..., ::-1]
+    if not getattr(model.data_preprocessor, '_channel_conversion', False):
+        img = img[..., ::-1]  # the model sees BGR: flip for display
     img = np.clip(img / 255.0, 0, 1)
     stride = meta['batch_input_shape'][0] / ctx['cat_maps'].shape[-2]
     cam = F.interpolate(ctx['cat_maps'][:, cls_idx:cls_idx + 1], scale_factor=stride,

@@ -1,2 +1,5 @@
 from .grl_schedule import GRLScheduleHook, grl_scale  # noqa: F401
 from .cumulative_alpha import CumulativeAlphaHook  # noqa: F401
+from .exact_resume import ExactResumeHook  # noqa: F401
+from .finite_loss import FiniteLossHook, NonFiniteLossError  # noqa: F401
+from .loss_record import LossRecordHook  # noqa: F401

@@ -1,5 +1,5 @@
-"""Late fusion of HCE (arXiv:2008.01338, Sec. 3.3): a context classifier on ``x_context`` with its own
-cross-entropy, whose class probabilities are combined with the detector's at test time."""
+"""Late fusion of HCE (arXiv:2008.01338, Sec. 3.3): a context classifier on ``x_context`` with its
+own cross-entropy, whose class probabilities are combined with the detector's at test time."""
 from typing import Optional
 
 import torch

@@ -4,10 +4,13 @@
 of the same map over the whole image, ``x_context = ReLU(conv1x1([x_instance, x_global]))``,
 shaped like the conventional RoI feature (D x S x S).
 
-Cost note: the 1x1 conv over the concatenation splits into ``W_i x_instance + W_g x_global + b``.
+Cost note 1: the 1x1 conv over the concatenation splits into ``W_i x_instance + W_g x_global + b``.
 RoIAlign is linear in space and identical for every channel, so ``W_i RoIAlign(E) ==
 RoIAlign(W_i E)``: we apply the bias-free ``W_i`` to the (small) embedded map *before* RoIAlign and
 ``W_g`` once per image, which is exactly the paper's conv but avoids a per-RoI conv.
+Cost note 2: mmcv's CPU RoIAlign with adaptive sampling is slow for ~1000 test RoIs on a stride-8
+map; the default instance layer is :class:`GridRoIAlign` (same maths with a fixed sampling ratio,
+one batched ``grid_sample`` per image). ``x_global`` (one RoI per image) uses mmcv RoIAlign.
 """
 from typing import Optional, Sequence
 
@@ -21,6 +24,61 @@ from torch import Tensor
 from mmdet.registry import MODELS
 
 EARLY_FUSIONS = (None, 'sum', 'concat')
+
+
+class GridRoIAlign(nn.Module):
+    """RoIAlign (``aligned=True``, ``sampling_ratio`` s x s bilinear samples per bin, averaged)
+    through ``F.grid_sample``. Matches mmcv ``RoIAlign`` for RoIs inside the map; samples beyond
+    the border are clamped to it (mmcv zeroes samples more than one pixel outside)."""
+
+    def __init__(self, output_size, spatial_scale: float, sampling_ratio: int = 1) -> None:
+        super().__init__()
+        self.output_size = (output_size, output_size) if isinstance(output_size, int) \
+            else tuple(output_size)
+        self.spatial_scale = spatial_scale
+        if sampling_ratio < 1:
+            raise ValueError('GridRoIAlign needs a fixed sampling_ratio >= 1')
+        self.sampling_ratio = sampling_ratio
+
+    def forward(self, feats: Tensor, rois: Tensor) -> Tensor:
+        n, c, h, w = feats.shape
+        (oh, ow), s = self.output_size, self.sampling_ratio
+        if rois.shape[0] == 0:
+            return feats.new_zeros(0, c, oh, ow)
+        box = rois[:, 1:] * self.spatial_scale - 0.5  # pixel-index coordinates (aligned=True)
+        ty = (torch.arange(oh * s, device=feats.device, dtype=feats.dtype) + 0.5) / (oh * s)
+        tx = (torch.arange(ow * s, device=feats.device, dtype=feats.dtype) + 0.5) / (ow * s)
+        ys = box[:, 1:2] + ty[None] * (box[:, 3:4] - box[:, 1:2])  # (R, oh*s)
+        xs = box[:, 0:1] + tx[None] * (box[:, 2:3] - box[:, 0:1])  # (R, ow*s)
+        gy = (2 * ys + 1) / h - 1  # grid_sample, align_corners=False
+        gx = (2 * xs + 1) / w - 1
+        grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)
+        idx = rois[:, 0].long()
+        sels, parts = [], []
+        for b in range(n):
+            sel = (idx == b).nonzero(as_tuple=True)[0]
+            if sel.numel() == 0:
+                continue
+            g = grid[sel].reshape(1, -1, ow * s, 2)
+            v = F.grid_sample(feats[b:b + 1], g, mode='bilinear', padding_mode='border',
+                              align_corners=False)  # (1, C, R_b*oh*s, ow*s)
+            v = v.view(c, sel.numel(), oh * s, ow * s).transpose(0, 1)
+            sels.append(sel)
+            parts.append(F.avg_pool2d(v, s) if s > 1 else v)
+        order = torch.cat(sels)
+        out = torch.cat(parts)
+        if bool((order[1:] > order[:-1]).all()):  # bbox2roi order: already in place
+            return out
+        return out.new_empty(out.shape).index_copy_(0, order, out)
+
+
+def build_roi_layer(cfg: dict, spatial_scale: float) -> nn.Module:
+    """``GridRoIAlign`` or any mmcv RoI op (``type='RoIAlign'`` ...) from a config dict."""
+    cfg = dict(cfg)
+    layer_type = cfg.pop('type')
+    if layer_type == 'GridRoIAlign':
+        return GridRoIAlign(spatial_scale=spatial_scale, **cfg)
+    return getattr(ops, layer_type)(spatial_scale=spatial_scale, **cfg)
 
 
 def image_rois(img_shapes: Sequence[tuple], device) -> Tensor:
@@ -37,8 +95,11 @@ class HierarchicalContextRoI(BaseModule):
         in_channels: channels D of the embedded map.
         out_channels: channels of ``x_context`` = the conventional RoI feature width.
         featmap_stride: stride of the embedded map (set by the RoI head from the embedding level).
-        roi_layer: mmcv RoI layer config; ``output_size`` must equal the box RoI extractor's
-            (the RoI head fills both from ``bbox_roi_extractor`` when left out).
+        roi_layer: RoI layer for ``x_instance``: default ``GridRoIAlign`` with 1 sample per
+            bin (bin centre; Mask R-CNN reports AP insensitive to this), or an mmcv op such
+            as ``dict(type='RoIAlign', sampling_ratio=0)``;
+            ``output_size`` must equal the box RoI extractor's (the RoI head fills it from
+            ``bbox_roi_extractor`` when left out). ``x_global`` uses mmcv RoIAlign (adaptive).
         use_global: include ``x_global`` (paper: True). False gives ``x_context`` from
             ``x_instance`` only (ablation).
         early_fusion: how ``x_context`` joins the conventional RoI feature before the box head's
@@ -48,15 +109,15 @@ class HierarchicalContextRoI(BaseModule):
     """
 
     def __init__(self, in_channels: int, out_channels: int, featmap_stride: float,
-                 roi_layer: dict = dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+                 roi_layer: dict = dict(type='GridRoIAlign', output_size=7, sampling_ratio=1),
                  use_global: bool = True, early_fusion: Optional[str] = 'sum',
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if early_fusion not in EARLY_FUSIONS:
             raise ValueError(f'early_fusion={early_fusion!r}; choose one of {EARLY_FUSIONS}')
-        cfg = dict(roi_layer)
-        layer_type = cfg.pop('type')
-        self.roi_layer = getattr(ops, layer_type)(spatial_scale=1.0 / featmap_stride, **cfg)
+        self.roi_layer = build_roi_layer(roi_layer, 1.0 / featmap_stride)
+        self.global_layer = ops.RoIAlign(self.roi_layer.output_size, 1.0 / featmap_stride,
+                                         sampling_ratio=0, aligned=True)
         self.use_global = use_global
         self.early_fusion = early_fusion
         self.out_channels = out_channels
@@ -80,7 +141,7 @@ class HierarchicalContextRoI(BaseModule):
             h, w = embedded.shape[-2:]
             stride = 1.0 / self.roi_layer.spatial_scale
             img_shapes = [(h * stride, w * stride)] * embedded.shape[0]
-        x_global = self.roi_layer(embedded, image_rois(img_shapes, embedded.device))
+        x_global = self.global_layer(embedded, image_rois(img_shapes, embedded.device))
         return self.global_proj(x_global)
 
     def forward(self, embedded: Tensor, rois: Tensor, global_ctx: Optional[Tensor] = None

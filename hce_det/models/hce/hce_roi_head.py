@@ -71,8 +71,8 @@ class HCEMixin:
             cfg.setdefault('in_channels', self.context_embedding.embed_channels)
             cfg.setdefault('out_channels', e.out_channels)
             cfg.setdefault('featmap_stride', ext.featmap_strides[level])
-            cfg.setdefault('roi_layer', dict(type='RoIAlign', output_size=out_size,
-                                             sampling_ratio=0))
+            cfg.setdefault('roi_layer', dict(type='GridRoIAlign', output_size=out_size,
+                                             sampling_ratio=1))
             if cfg['out_channels'] != e.out_channels:
                 raise ValueError(f'roi_head.context_roi.out_channels={cfg["out_channels"]} must '
                                  f'equal bbox_roi_extractor.out_channels={e.out_channels}')

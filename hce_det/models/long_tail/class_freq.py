@@ -59,7 +59,8 @@ class ClassImageCounts:
                  owner: str = 'loss') -> None:
         if counts is None and ann_file is None:
             raise ValueError(f'{owner}: give the per-class training image counts: either '
-                             f'class_image_counts=[...] (+ num_train_images) or ann_file=<train json>')
+                             f'class_image_counts=[...] (+ num_train_images) or '
+                             f'ann_file=<train json>')
         self.num_classes = num_classes
         self.owner = owner
         self.ann_file = ann_file

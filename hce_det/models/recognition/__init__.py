@@ -1,4 +1,5 @@
-"""Image-recognition long-tail methods as RoI-head components (BBN, DiVE, RIDE, SC/PSC, MDCS, SEF)."""
+"""Image-recognition long-tail methods as RoI-head components:
+BBN, DiVE, RIDE, SC/PSC, MDCS, SEF."""
 from .base import RecognitionBBoxHead, load_class_counts
 from .bbn import BBNBBoxHead
 from .contrastive import (ContrastiveBBoxHead, prototype_contrastive_loss,

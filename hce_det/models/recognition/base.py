@@ -156,7 +156,7 @@ class ScheduledMixin:
         self.register_buffer('alpha', torch.tensor(float(value)))
 
     def alpha_at(self, progress: float) -> float:
-        """Cumulative-learning schedule alpha = 1 - p**power (BBN eq. for power=2)."""
+        """Cumulative learning alpha = 1 - p**power (BBN for power=2)."""
         return 1.0 - float(min(max(progress, 0.0), 1.0)) ** self.alpha_power
 
     def set_training_progress(self, progress: float) -> float:

@@ -21,16 +21,22 @@ class BBNBBoxHead(ScheduledMixin, RecognitionBBoxHead):
         L = \alpha\,CE(z_i, y_i) + (1-\alpha)\,CE(z_i, y_{j(i)})
 
     cumulative learning :math:`\alpha = 1 - (t/T)^2` (set by ``CumulativeAlphaHook``); test uses
-    :math:`\alpha = 0.5` with ``j(i) = i`` (BBN paper eqs. 1-3, repo ``combiner.py``).
+    :math:`\alpha = 0.5` with ``j(i) = i`` (BBN paper; repo ``combiner.py``).
 
     Re-balancing source for detection: *class-reversed RoI re-sampling*: ``j(i)`` is drawn, with
     replacement, from the batch's sampled RoIs with probability ∝ ``w_y = n_max / n_y`` (the
-    reversed sampler of BBN applied to RoIs; background weighted like the most frequent class).
-    Box regression uses the conventional branch.
+    reversed sampler of BBN applied to RoIs). With ``rebalance_background=False`` (default) only
+    foreground RoIs are re-sampled (among foreground RoIs) and background RoIs are their own
+    partners, so the re-balancing branch keeps the sampler's foreground/background ratio; with
+    True background takes part with the weight of the most frequent class (the proxy run showed
+    that this floods the classifier with foreground partners). Box regression uses the
+    conventional branch.
     """
 
-    def __init__(self, *args, alpha_power: float = 2.0, test_alpha: float = 0.5, **kwargs):
+    def __init__(self, *args, alpha_power: float = 2.0, test_alpha: float = 0.5,
+                 rebalance_background: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.rebalance_background = rebalance_background
         if self.num_shared_fcs < 1:
             raise ValueError('BBNBBoxHead needs num_shared_fcs >= 1')
         self.alpha_power = alpha_power
@@ -59,11 +65,22 @@ class BBNBBoxHead(ScheduledMixin, RecognitionBBoxHead):
         w = torch.cat([n.max() / n, n.new_ones(1)])
         return w[labels]
 
+    def sample_partners(self, labels: Tensor, label_weights: Tensor) -> Tensor:
+        """Index j(i) of each RoI's re-balanced partner (class-reversed, with replacement)."""
+        w = self.reversed_weights(labels) * (label_weights > 0)
+        if self.rebalance_background:
+            return torch.multinomial(w, labels.numel(), replacement=True)
+        fg = labels < self.num_classes
+        partner = torch.arange(labels.numel(), device=labels.device)
+        w_fg = w * fg
+        if fg.any() and w_fg.sum() > 0:
+            partner[fg] = torch.multinomial(w_fg, int(fg.sum()), replacement=True)
+        return partner
+
     def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
         f_c, f_r = self._aux['f_c'], self._aux['f_r']
         alpha = float(self.alpha)
-        w = self.reversed_weights(labels) * (label_weights > 0)
-        partner = torch.multinomial(w, labels.numel(), replacement=True)
+        partner = self.sample_partners(labels, label_weights)
         z = self.mixed_logits(f_c, f_r[partner], alpha)
         loss = alpha * weighted_ce(z, labels, label_weights, avg_factor) + \
             (1 - alpha) * weighted_ce(z, labels[partner], label_weights[partner], avg_factor)

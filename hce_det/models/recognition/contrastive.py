@@ -13,7 +13,7 @@ from .base import RecognitionBBoxHead, ScheduledMixin, weighted_ce
 
 
 def supervised_contrastive_loss(z: Tensor, labels: Tensor, tau: float = 0.1) -> Tensor:
-    r"""SupCon (Khosla et al. eq. 2) on l2-normalised ``z``:
+    r"""SupCon (Khosla et al., NeurIPS 2020, L^sup_out) on l2-normalised ``z``:
 
     .. math:: L = \frac{1}{|A|}\sum_{i\in A} \frac{-1}{|P(i)|}\sum_{p\in P(i)}
               \log\frac{\exp(z_i\cdot z_p/\tau)}{\sum_{a\ne i}\exp(z_i\cdot z_a/\tau)}
@@ -37,7 +37,7 @@ def supervised_contrastive_loss(z: Tensor, labels: Tensor, tau: float = 0.1) -> 
 def prototype_contrastive_loss(z: Tensor, labels: Tensor, prototypes: Tensor,
                                tau: float = 0.1) -> Tensor:
     r"""PSC: :math:`L = -\frac1N\sum_i \log\frac{\exp(z_i\cdot p_{y_i}/\tau)}
-    {\sum_c \exp(z_i\cdot p_c/\tau)}` with l2-normalised learnable prototypes p_c (one per class)."""
+    {\sum_c \exp(z_i\cdot p_c/\tau)}`, p_c: l2-normalised learnable prototypes (one per class)."""
     if z.shape[0] == 0:
         return prototypes.sum() * 0.
     logits = z @ F.normalize(prototypes, dim=1).t() / tau

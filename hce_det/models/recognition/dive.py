@@ -5,14 +5,13 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
-from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 from .base import RecognitionBBoxHead, kl_to_target, weighted_ce
 
 
 def flattened_teacher(teacher_logits: Tensor, tau: float, power: float) -> Tensor:
-    """t~ = normalize(softmax(t / tau) ** p): the power-normalized ("flattened") virtual examples."""
+    """t~ = normalize(softmax(t / tau) ** p): power-normalized ("flattened") virtual examples."""
     p = F.softmax(teacher_logits / tau, dim=-1).pow(power)
     return p / p.sum(-1, keepdim=True)
 
@@ -20,8 +19,9 @@ def flattened_teacher(teacher_logits: Tensor, tau: float, power: float) -> Tenso
 def dive_loss(student_logits: Tensor, teacher_logits: Tensor, labels: Tensor, log_prior: Tensor,
               weights: Tensor, avg_factor: float, tau: float = 3.0, power: float = 0.5,
               alpha: float = 0.5) -> Dict[str, Tensor]:
-    r""":math:`L = (1-\alpha)\,CE(s + \log\pi, y) + \alpha\,\tau^2\,KL(\tilde t\,\|\,softmax(s/\tau))`
-    (DiVE eq. 6 with balanced-softmax CE, eq. 8 power normalisation)."""
+    r""":math:`L = (1-\alpha)\,CE(s + \log\pi, y)
+    + \alpha\,\tau^2\,KL(\tilde t\,\|\,softmax(s/\tau))`
+    (DiVE, arXiv:2103.15042: KD loss with balanced-softmax CE and power-normalised teacher)."""
     bsce = weighted_ce(student_logits + log_prior, labels, weights, avg_factor)
     target = flattened_teacher(teacher_logits.detach(), tau, power)
     kd = kl_to_target(F.log_softmax(student_logits / tau, dim=-1), target, weights, avg_factor)

@@ -1,6 +1,6 @@
 """RIDE: routing diverse distribution-aware experts (Wang et al., ICLR 2021;
 facts: frank-xwang/RIDE-LongTailRecognition model/loss.py)."""
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -91,27 +91,79 @@ class RIDEBBoxHead(MultiExpertMixin, RecognitionBBoxHead):
     .. math:: L = \sum_k \big[CE_{LDAM}(\ell_k, y) + \lambda\,\bar T^2\,
               KL(softmax(\bar\ell/T_c)\,\|\,softmax(\ell_k/T_c))\big]
 
-    ``ldam=True`` uses LDAM margins m_c ∝ n_c^(-1/4) (max 0.5, times s); ``class_temperature=True``
-    uses RIDE's class-dependent T_c. The dynamic expert router (stage 2) is not implemented.
+    ``ldam=True`` uses LDAM margins m_c ∝ n_c^(-1/4) (max 0.5, times s);
+    ``class_temperature=True`` uses RIDE's class-dependent T_c.
+
+    Optional expert router (``router=dict(top_k=5, hidden=16, pos_weight=1.0, threshold=0.5)``,
+    RIDE ``ea_resnet``): before expert k+1, r_k = fc([top-k of the running mean logits,
+    relu(fc(normalize(expert-k feature)))]) predicts whether consulting more experts helps;
+    loss BCE(r_k, [ensemble of 1..k wrong] & [some larger ensemble right]). RIDE trains it in a
+    second stage with frozen experts; here its inputs are detached, so it trains jointly without
+    touching the experts. Test: a RoI stops at the first k with sigmoid(r_k) <= threshold and
+    scores the mean of the experts it used.
     """
 
     def __init__(self, *args, num_experts: int = 3, scale: float = 30.0, ldam: bool = True,
                  max_margin: float = 0.5, diversity_factor: float = -0.2,
                  diversity_temperature: float = 1.0, class_temperature: bool = True,
-                 reweight_factor: float = 0.05, **kwargs):
+                 reweight_factor: float = 0.05, router: Optional[dict] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._build_experts(num_experts, 'cosine', scale)
+        self.router_cfg = None
+        if router is not None:
+            self.router_cfg = {**dict(top_k=5, hidden=16, pos_weight=1.0, threshold=0.5),
+                               **router}
+            top_k, hidden = self.router_cfg['top_k'], self.router_cfg['hidden']
+            if not 1 <= top_k <= self.num_classes + 1:
+                raise ValueError(f'router top_k={top_k} must be in [1, num_classes + 1]')
+            self.router_hidden = nn.ModuleList(
+                nn.Linear(self.fc_out_channels, hidden) for _ in range(num_experts - 1))
+            self.router_fc = nn.ModuleList(
+                nn.Linear(hidden + top_k, 1) for _ in range(num_experts - 1))
         self.scale, self.ldam, self.max_margin = scale, ldam, max_margin
         self.diversity_factor = diversity_factor
         self.base_temperature = diversity_temperature
         self.class_temperature = class_temperature
         self.reweight_factor = reweight_factor
 
+    def route_logit(self, k: int, expert_feat: Tensor, mean_logits: Tensor) -> Tensor:
+        """Router before expert k+1 (0-based k): logit that more experts help, shape (N,)."""
+        h = self.relu(self.router_hidden[k](F.normalize(expert_feat, dim=1)))
+        top = mean_logits.topk(self.router_cfg['top_k'], dim=1).values
+        return self.router_fc[k](torch.cat([top, h], 1)).view(-1)
+
     def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
-        logits = self.expert_logits(feat)
+        if self.router_cfg is not None and not self.training:
+            return self.routed_logits(feat)
+        feats = [self.relu(fc(feat)) for fc in self.expert_fcs]
+        logits = [cls(f) for cls, f in zip(self.fc_cls, feats)]
         if self.training:
             self._aux['expert_logits'] = logits
+            if self.router_cfg is not None:
+                running = torch.stack(logits).detach().cumsum(0)
+                self._aux['router'] = [
+                    self.route_logit(k, feats[k].detach(), running[k] / (k + 1))
+                    for k in range(self.num_experts - 1)]
         return torch.stack(logits).mean(0)
+
+    def routed_logits(self, feat: Tensor) -> Tensor:
+        """Test-time dynamic routing; ``self.last_num_experts`` keeps the experts used per RoI."""
+        f0 = self.relu(self.expert_fcs[0](feat))
+        total = self.fc_cls[0](f0)
+        used = torch.ones(feat.shape[0], dtype=torch.long, device=feat.device)
+        active = torch.ones_like(used, dtype=torch.bool)
+        last_feat = f0
+        for k in range(1, self.num_experts):
+            go = torch.sigmoid(self.route_logit(k - 1, last_feat, total / used[:, None]))
+            active = active & (go > self.router_cfg['threshold'])
+            if not active.any():
+                break
+            fk = self.relu(self.expert_fcs[k](feat))
+            total = total + self.fc_cls[k](fk) * active[:, None]
+            used = used + active.long()
+            last_feat = fk
+        self.last_num_experts = used
+        return total / used[:, None]
 
     def _counts_with_bg(self, device) -> Tensor:
         n = self.class_counts(device)
@@ -124,5 +176,21 @@ class RIDEBBoxHead(MultiExpertMixin, RecognitionBBoxHead):
         margins = ldam_margins(counts, self.max_margin) if self.ldam else None
         temp = (diversity_temperature(counts, self.base_temperature, self.reweight_factor)
                 if self.class_temperature else self.base_temperature)
-        return ride_loss(self._aux['expert_logits'], labels, label_weights, avg_factor, margins,
-                         self.scale, temp, self.diversity_factor)
+        losses = ride_loss(self._aux['expert_logits'], labels, label_weights, avg_factor,
+                           margins, self.scale, temp, self.diversity_factor)
+        if self.router_cfg is not None:
+            losses['loss_router'] = self.router_loss(labels, label_weights, avg_factor)
+        return losses
+
+    def router_loss(self, labels, label_weights, avg_factor) -> Tensor:
+        """BCE(r_k, ensemble 1..k wrong and some ensemble 1..j>k right), averaged over k."""
+        running = torch.stack(self._aux['expert_logits']).detach().cumsum(0)
+        correct = running.argmax(-1) == labels[None]  # (K, N): ensemble of experts 1..k right
+        pos_w = labels.new_tensor([self.router_cfg['pos_weight']], dtype=torch.float)
+        loss = 0.
+        for k, r in enumerate(self._aux['router']):
+            target = (~correct[k] & correct[k + 1:].any(0)).float()
+            bce = F.binary_cross_entropy_with_logits(r, target, pos_weight=pos_w,
+                                                     reduction='none')
+            loss = loss + (bce * label_weights).sum() / avg_factor
+        return loss / max(len(self._aux['router']), 1)
