@@ -96,7 +96,7 @@ def test_alpha_hook_schedule_and_resume(tiny_data, tmp_path, load_cfg):
     runner.train()
     assert [t for t, _ in alphas] == [0, 1, 2]
     assert [a for _, a in alphas] == pytest.approx([1.0, 1 - (1 / 3) ** 2, 1 - (2 / 3) ** 2])
-    ckpt = torch.load(osp.join(str(tmp_path / 'a'), 'iter_3.pth'), weights_only=False)
+    ckpt = torch.load(osp.join(str(tmp_path / 'a'), 'iter_3.pth'), weights_only=True)
     assert float(ckpt['state_dict']['roi_head.bbox_head.alpha']) == pytest.approx(5 / 9)
     assert ckpt['meta']['cumulative_alpha']['roi_head.bbox_head'] == pytest.approx(5 / 9)
 

@@ -13,7 +13,7 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import ROOT, shrink_cfg
+from conftest import shrink_cfg
 
 VANILLA = 'configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py'
 DA = 'configs/cr_da/synth/da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'
@@ -96,7 +96,8 @@ def row_unknown_category_id(load_cfg, root, tmp_path):
     data = _context(root)
     data['annotations'][5]['category_id'] = 77
     aid = data['annotations'][5]['id']
-    with pytest.raises(DatasetError, match=rf'unknown_cat\.json.*annotation id {aid} .*category_id 77'):
+    with pytest.raises(DatasetError,
+                       match=rf'unknown_cat\.json.*annotation id {aid} .*category_id 77'):
         _train_dataset(load_cfg, root, _dump(data, tmp_path / 'unknown_cat.json'))
 
 
@@ -158,10 +159,9 @@ def row_num_classes_mismatch(load_cfg, root, tmp_path):
 
 
 def row_empty_target_domain(load_cfg, root, tmp_path):
-    """A target-domain annotation file listing no images must fail naming that file. Today
-    mmengine's BaseDataset._serialize_data fails first with a bare numpy 'need at least one
-    array to concatenate' (and with serialize_data=False, mmdet's GroupMultiSourceSampler would
-    spin forever on the empty domain); see docs/RELIABILITY.md for the pending fix."""
+    """A target-domain annotation file listing no images fails naming that file
+    (CheckedCocoDataset.load_data_list), before mmengine's bare numpy error in _serialize_data
+    or mmdet's GroupMultiSourceSampler spinning forever on the empty domain."""
     from mmdet.registry import DATASETS
     from mmengine.registry import init_default_scope
     from hce_det.datasets import DatasetError
@@ -216,7 +216,8 @@ def row_teacher_from_other_class_set(load_cfg, root, tmp_path):
     head_cfg.class_counts_file = osp.join(root, 'annotations/lt_train.json')
     head_cfg.teacher.checkpoint = str(ckpt)
     head = MODELS.build(head_cfg)
-    with pytest.raises(ValueError, match=r'teacher_5cls\.pth.*classifies 5 classes.*num_classes=10'):
+    with pytest.raises(ValueError,
+                       match=r'teacher_5cls\.pth.*classifies 5 classes.*num_classes=10'):
         head.init_weights()
 
 
@@ -269,7 +270,6 @@ ROWS = {
 
 
 PENDING = {  # rows whose fix lies outside this test's owner's files (see docs/RELIABILITY.md)
-    'empty_target_domain': 'CheckedCocoDataset must raise DatasetError on an image-less file',
 }
 
 

@@ -58,6 +58,10 @@ class CheckedCocoDataset(CocoDataset):
         except KeyError as e:
             raise DatasetError(f'annotation file {self.ann_file!r} lacks the COCO key {e} '
                                "(expected 'images', 'annotations', 'categories').") from None
+        if not data_list:
+            raise DatasetError(f'annotation file {self.ann_file!r} lists no images; point '
+                               'ann_file at a split with images (for domain adaptation: the '
+                               'target-domain list must not be empty).')
         if self.num_bad_boxes:
             print_log(f'{self.ann_file}: {self.num_bad_boxes} bad boxes handled with '
                       f"bad_box_policy={self.bad_box_policy!r}", logger='current', level=30)
@@ -115,6 +119,10 @@ class CheckedCocoDataset(CocoDataset):
     def filter_data(self) -> List[dict]:
         kept = super().filter_data()
         dropped = len(self.data_list) - len(kept)
+        if self.data_list and not kept:
+            raise DatasetError(f'{self.ann_file}: filter_cfg={self.filter_cfg} removed all '
+                               f'{len(self.data_list)} images (none has a usable annotation); '
+                               'fix the annotations or relax filter_cfg.')
         if dropped:
             print_log(f'{self.ann_file}: {dropped} of {len(self.data_list)} images filtered out '
                       f'by filter_cfg={self.filter_cfg} (no usable annotations or too small)',

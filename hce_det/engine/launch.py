@@ -48,12 +48,11 @@ def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resum
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
-    if amp:
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    if amp:  # CpuAmpOptimWrapper: AmpOptimWrapper on GPUs, bfloat16 autocast on CPU
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') not in ('AmpOptimWrapper',
+                                                                  'CpuAmpOptimWrapper'):
+            cfg.optim_wrapper.type = 'CpuAmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-            if not torch.cuda.is_available():
-                cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
     if resume is not None:
         cfg.resume = True
         cfg.load_from = None if resume == 'auto' else resume

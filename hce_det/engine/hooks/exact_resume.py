@@ -121,6 +121,8 @@ class ExactResumeHook(Hook):
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop) and loop.iter > 0:
             loop.dataloader_iterator = _RestoreAfterSkip(loop, self._loaded, loop.iter)
+            when = f'after the {loop.iter} replayed batches'
         else:  # epoch-based loops restart at an epoch boundary: nothing is replayed
             restore_rng_state(self._loaded)
-        runner.logger.info(f'ExactResumeHook: RNG state of iteration {loop.iter} restored')
+            when = 'now'
+        runner.logger.info(f'ExactResumeHook: RNG state of the checkpoint restored {when}')

@@ -17,8 +17,9 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.distributed as dist
 import torch.nn.functional as F
-from mmdet.models.losses import EQLV2Loss, accuracy
+from mmdet.models.losses import EQLV2Loss, SeesawLoss, accuracy
 from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -245,6 +246,13 @@ class EQLV2FixedLoss(EQLV2Loss):
     custom_activation = True
     custom_accuracy = True
 
+    def __init__(self, *args, use_distributed: Optional[bool] = None, **kwargs):
+        # None: all-reduce the pos/neg gradient statistics whenever training is distributed
+        # (upstream defaults to False, so each rank keeps statistics of its own RoIs only)
+        if use_distributed is None:
+            use_distributed = _world_size() > 1
+        super().__init__(*args, use_distributed=use_distributed, **kwargs)
+
     def get_cls_channels(self, num_classes: int) -> int:
         if num_classes != self.num_classes:
             raise ValueError(f'EQLV2FixedLoss(num_classes={self.num_classes}) does not match the '
@@ -253,3 +261,26 @@ class EQLV2FixedLoss(EQLV2Loss):
 
     def get_accuracy(self, cls_score: Tensor, labels: Tensor) -> dict:
         return dict(acc_fg=fg_accuracy(cls_score, labels, self.num_classes))
+
+
+def _world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+@MODELS.register_module()
+class SyncSeesawLoss(SeesawLoss):
+    """mmdet ``SeesawLoss`` (Wang et al., CVPR 2021) with class counts summed over processes.
+
+    Upstream accumulates ``cum_samples`` (N_i of the mitigation factor (N_j/N_i)^p) from the
+    local RoIs only; under DDP each rank then sees a fraction of the counts. Here the increment
+    of every call is all-reduced, so all ranks hold the global-batch counts.
+    """
+
+    def forward(self, cls_score, labels, *args, **kwargs):
+        before = self.cum_samples.clone()
+        out = super().forward(cls_score, labels, *args, **kwargs)
+        if _world_size() > 1:
+            inc = self.cum_samples - before
+            dist.all_reduce(inc)
+            self.cum_samples.copy_(before + inc)
+        return out

@@ -64,7 +64,7 @@ class DiVEBBoxHead(RecognitionBBoxHead):
         if not osp.isfile(ckpt):
             raise FileNotFoundError(f'DiVE teacher checkpoint {ckpt!r} does not exist '
                                     '(bbox_head.teacher.checkpoint)')
-        state = torch.load(ckpt, map_location='cpu', weights_only=False)
+        state = torch.load(ckpt, map_location='cpu', weights_only=True)  # safe loader (hce_det.compat)
         state = state.get('state_dict', state)
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if not sub:
