@@ -32,7 +32,7 @@ def run_one(config, data_root, work_root, max_iters=None):
     def edit(cfg):
         if max_iters:
             scale_schedule(cfg, max_iters)
-        cfg.train_cfg.val_interval = cfg.train_cfg.max_iters + 1  # evaluate once, below
+        cfg.train_cfg.val_begin = cfg.train_cfg.max_iters + 1  # no val inside train(): once, below
     runner = build_runner(config, work_dir=osp.join(work_root, name), cfg_options=opts,
                           cfg_hook=edit)
     runner.train()
@@ -45,9 +45,9 @@ def main(argv=None):
     p.add_argument('--data-root', default='data/hce_synth/')
     p.add_argument('--configs', nargs='+', default=DEFAULT_CONFIGS)
     p.add_argument('--work-root', default='work_dirs/demo')
-    p.add_argument('--max-iters', type=int, default=500,
+    p.add_argument('--max-iters', type=int, default=300,
                    help='train each config this many iterations (its LR schedule is scaled to '
-                        'fit; 0 = as in the config). 500 keeps the two-model demo within 10 min '
+                        'fit; 0 = as in the config). 300 keeps the two-model demo within 10 min '
                         'on 2 CPU cores.')
     args = p.parse_args(argv)
     data_root = args.data_root.rstrip('/') + '/'
