@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from hce_det.datasets.synthetic import CONTEXT_CLASSES  # noqa: E402
-from hce_det.engine.launch import build_runner  # noqa: E402
+from hce_det.engine.launch import build_runner, scale_schedule  # noqa: E402
 from hce_det.evaluation.summary import context_ap, per_class_ap  # noqa: E402
 
 SUFFIX = 'faster-rcnn_r18-thin_fpn_1k_synth-context.py'
@@ -31,24 +31,16 @@ VARIANTS = {
 }
 
 
-def schedule(max_iters, warmup):
-    return [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=warmup),
-            dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
-                 milestones=[int(max_iters * 0.75), int(max_iters * 0.9)], gamma=0.1)]
-
-
 def run(name, config, data_root, work_root, max_iters, seed):
     ann = osp.join(data_root, 'annotations/context_val.json')
     opts = {'train_dataloader.dataset.data_root': data_root,
             'val_dataloader.dataset.data_root': data_root,
             'test_dataloader.dataset.data_root': data_root,
             'val_evaluator.ann_file': ann, 'test_evaluator.ann_file': ann,
-            'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': max_iters,
-            'default_hooks.checkpoint.interval': max_iters,
-            'param_scheduler': schedule(max_iters, min(100, max_iters // 5)),
             'randomness.seed': seed}
     t0 = time.time()
-    runner = build_runner(config, work_dir=osp.join(work_root, name), cfg_options=opts)
+    runner = build_runner(config, work_dir=osp.join(work_root, name), cfg_options=opts,
+                          cfg_hook=lambda cfg: scale_schedule(cfg, max_iters))
     runner.train()
     metrics = runner.val()
     return dict(name=name, config=config, seconds=time.time() - t0,
