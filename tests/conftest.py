@@ -56,6 +56,43 @@ def shrink_cfg(cfg, data_root, work_dir, max_iters=4, batch_size=2, val_images=N
     return cfg
 
 
+def shrink_da(cfg, data_root, work_dir, max_iters=2, batch_size=4, source_ratio=(1, 1)):
+    """``shrink_cfg`` plus the two-domain pieces of a CR-DA config (every ConcatDataset member
+    points at ``data_root``; the GroupMultiSourceSampler gets the batch size and ratio)."""
+    tr = cfg.train_dataloader
+    cfg = shrink_cfg(cfg, data_root, work_dir, max_iters, batch_size)
+    if tr.dataset.type == 'ConcatDataset':
+        tr.dataset.pop('data_root', None)
+        for d in tr.dataset.datasets:
+            d.data_root = data_root
+        tr.sampler.batch_size = batch_size
+        tr.sampler.source_ratio = list(source_ratio)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """One intra-op thread for a module of small-model tests (faster than 2 on a shared 2-core
+    machine); use with ``pytestmark = pytest.mark.usefixtures('one_thread')``."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def build_model(model_cfg):
+    """``MODELS.build`` in the mmdet scope with a fixed seed (same initial weights every call)."""
+    import copy
+
+    import hce_det  # noqa: F401
+    from mmengine.registry import init_default_scope
+
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    return MODELS.build(copy.deepcopy(model_cfg))
+
+
 @pytest.fixture
 def load_cfg():
     """``load_cfg('configs/...py')`` -> mmengine Config (hce_det imported)."""

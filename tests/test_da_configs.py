@@ -46,8 +46,14 @@ def test_real_config_builds(path, load_cfg):
     if path != BUILD[0] and head.get('fc_out_channels') == 4096:
         head.fc_out_channels = 256           # same wiring, a fraction of the init time
         if cfg.model.get('ins_da'):
-            cfg.model.ins_da.in_channels = 256
+            ctx = cfg.model.roi_head.get('context_channels', 0)
+            cfg.model.ins_da.in_channels = 256 + ctx
     model = MODELS.build(cfg.model)
     assert model.roi_head.bbox_head.num_classes == head.num_classes
     if type(model).__name__ == 'DAFasterRCNN' and model.ins_da is not None:
+        # with SW context vectors both the classifier and the instance DA read [ctx, roi_feat]
         assert model.ins_da.in_channels == model.roi_head.bbox_head.fc_cls.in_features
+    if path.startswith('configs/cr_da/sw-'):
+        assert model.sw_context['channels'] == 256
+        assert model.roi_head.bbox_head.fc_reg.in_features == head.get('fc_out_channels',
+                                                                          2048) + 256

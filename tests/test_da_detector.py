@@ -6,8 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import shrink_cfg
-from mmengine.registry import init_default_scope
+from conftest import build_model, shrink_da
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
@@ -18,33 +17,11 @@ DA_KEYS = ('img_da.', 'ins_da.', 'icr.', 'local_da.', 'global_da.')
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """One intra-op thread for these model tests (faster than 2 on a shared 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def shrink_da(cfg, root, work_dir, max_iters=2, batch_size=4, source_ratio=(1, 1)):
-    """``shrink_cfg`` plus the two-domain pieces (ConcatDataset members, sampler batch size)."""
-    tr = cfg.train_dataloader
-    cfg = shrink_cfg(cfg, root, work_dir, max_iters, batch_size)
-    if tr.dataset.type == 'ConcatDataset':
-        tr.dataset.pop('data_root', None)
-        for d in tr.dataset.datasets:
-            d.data_root = root
-        tr.sampler.batch_size = batch_size
-        tr.sampler.source_ratio = list(source_ratio)
-    return cfg
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _build(cfg):
-    from mmdet.registry import MODELS
-    init_default_scope('mmdet')
-    torch.manual_seed(0)
-    return MODELS.build(cfg.model)
+    return build_model(cfg.model)
 
 
 def _train_batch(cfg, model):
@@ -61,9 +38,14 @@ def _load(rel):
 
 @pytest.fixture(scope='module')
 def da_setup(tiny_data, tmp_path_factory):
-    """SW-Faster + ICR + CCR + DA-Faster image/consistency terms (every component on), 2+2 batch.
-    Shared by the tests of this module (read-only use: tests deep-copy what they change)."""
+    """SW-Faster + ICR + CCR + DA-Faster image/consistency terms (every component on except the
+    SW context vectors, which change the test-time detector; see test_da_sw_context.py), 2+2
+    batch. Shared by the tests of this module (read-only use: tests deep-copy what they change)."""
     cfg = shrink_da(_load(SW_ICR_CCR), tiny_data, tmp_path_factory.mktemp('da'))
+    cfg.model.pop('sw_context')
+    cfg.model.roi_head.type = 'StandardRoIHead'
+    cfg.model.roi_head.pop('context_channels')
+    cfg.model.ins_da.in_channels = cfg.model.roi_head.bbox_head.fc_out_channels
     cfg.model.img_da = cfg.img_da
     cfg.model.consistency = dict(loss_weight=0.1)
     model = _build(cfg)

@@ -2,7 +2,6 @@
 import json
 import logging
 import os.path as osp
-import shutil
 
 import numpy as np
 import pytest

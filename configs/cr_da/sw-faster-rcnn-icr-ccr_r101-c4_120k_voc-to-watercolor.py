@@ -1,8 +1,10 @@
-# SW-Faster + ICR + CCR with ResNet-101 C4 (the reference backbone for PASCAL VOC -> Watercolor2k),
+# SW-Faster + ICR + CCR with ResNet-101 C4 (reference backbone for PASCAL VOC -> Watercolor2k),
 # 6 classes; ICR / global SW on C4 (backbone.0 = layer3, 1024 ch), local SW on layer1 is not
 # exposed by the C4 backbone, so it reads C4 as well (documented deviation). Box head input to
 # fc_cls: 2048-d (layer4 shared head + avg pool). Data layout in
 # configs/_base_/datasets/voc_to_watercolor_da.py; 120k iterations.
+# SW-Faster context vectors (local + global, 128-d each) feed the box head and, detached, the
+# instance discriminator (SW-Faster --lc --gc, CR-DA-DET --da_use_contex).
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py',
     '../_base_/datasets/voc_to_watercolor_da.py',
@@ -20,9 +22,11 @@ model = dict(
     type='DAFasterRCNN',
     backbone=dict(depth=101, init_cfg=dict(type='Pretrained',
                                            checkpoint='open-mmlab://detectron2/resnet101_caffe')),
-    roi_head=dict(bbox_head=dict(num_classes=6)),
+    roi_head=dict(type='SWContextRoIHead', context_channels=256,
+                  bbox_head=dict(num_classes=6)),
     local_da=dict(type='LocalDomainDiscriminator', in_channels=1024, feats='backbone.0'),
     global_da=dict(type='GlobalDomainDiscriminator', in_channels=1024, feats='backbone.0'),
-    ins_da=dict(type='InstanceDomainDiscriminator', in_channels=2048),
+    ins_da=dict(type='InstanceDomainDiscriminator', in_channels=2048 + 256),
+    sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
     icr=dict(type='ImageCategoryClassifier', in_channels=1024, num_classes=6, feats='backbone.0'),
     ccr=dict(lam=1.0))

@@ -1,4 +1,6 @@
 # SW-Faster + ICR + CCR on ResNet-50 FPN, Cityscapes -> Foggy.
+# SW-Faster context vectors (local + global, 128-d each) feed the box head and, detached, the
+# instance discriminator (SW-Faster --lc --gc, CR-DA-DET --da_use_contex).
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     '../_base_/datasets/cityscapes_to_foggy_da.py',
@@ -7,6 +9,10 @@ _base_ = [
 ]
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
 optim_wrapper = dict(optimizer=dict(lr=2.5e-3, weight_decay=1e-4))
-model = dict(type='DAFasterRCNN', roi_head=dict(bbox_head=dict(num_classes=8)),
+model = dict(type='DAFasterRCNN',
+             roi_head=dict(type='SWContextRoIHead', context_channels=256,
+                           bbox_head=dict(num_classes=8)),
              local_da={{_base_.local_da}}, global_da={{_base_.global_da}},
-             ins_da={{_base_.ins_da}}, icr={{_base_.icr}}, ccr=dict(lam=1.0))
+             ins_da=dict(type='InstanceDomainDiscriminator', in_channels=1024 + 256),
+             sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
+             icr={{_base_.icr}}, ccr=dict(lam=1.0))

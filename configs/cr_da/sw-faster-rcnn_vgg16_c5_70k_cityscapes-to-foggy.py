@@ -1,4 +1,6 @@
 # SW-Faster (local LS on conv3_3, global focal gamma 5 on conv5_3, GRL 1) + instance DA, VGG16.
+# SW-Faster context vectors (local + global, 128-d each) feed the box head and, detached, the
+# instance discriminator (SW-Faster --lc --gc, CR-DA-DET --da_use_contex).
 _base_ = [
     './_base_/faster-rcnn_vgg16_c5.py',
     '../_base_/datasets/cityscapes_to_foggy_da.py',
@@ -6,5 +8,8 @@ _base_ = [
     './_base_/da_modules_vgg16.py',
 ]
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
-model = dict(type='DAFasterRCNN', local_da={{_base_.local_da}}, global_da={{_base_.global_da}},
-             ins_da={{_base_.ins_da}})
+model = dict(type='DAFasterRCNN',
+             roi_head=dict(type='SWContextRoIHead', context_channels=256),
+             local_da={{_base_.local_da}}, global_da={{_base_.global_da}},
+             ins_da=dict(type='InstanceDomainDiscriminator', in_channels=4096 + 256),
+             sw_context=dict(sources=['local_da', 'global_da'], ins_da=True))

@@ -30,6 +30,10 @@ LADDER = [
     ('SW-Faster', 'sw-faster-rcnn_r18-thin_fpn_500i_synth-fog.py'),
     ('SW-Faster + ICR + CCR', 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'),
     ('two-domain BN, no DA (control)', 'da-none_r18-thin_fpn_500i_synth-fog.py'),
+    # ablation: SW-Faster without its context vectors ('#no-context' strips sw_context)
+    ('SW-Faster, no context', 'sw-faster-rcnn_r18-thin_fpn_500i_synth-fog.py#no-context'),
+    ('SW-Faster + ICR + CCR, no context',
+     'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py#no-context'),
 ]
 CFG = dict(LADDER)
 
@@ -37,7 +41,12 @@ CFG = dict(LADDER)
 def load(cfg_name, data_root, work_dir, max_iters=None, seed=0):
     import hce_det  # noqa: F401
     from mmengine.config import Config
+    cfg_name, _, variant = cfg_name.partition('#')
     cfg = Config.fromfile(osp.join(SYNTH, cfg_name))
+    if variant == 'no-context':
+        drop_sw_context(cfg)
+    elif variant:
+        raise ValueError(f'unknown config variant #{variant}')
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     root = data_root.rstrip('/') + '/'
@@ -62,6 +71,15 @@ def load(cfg_name, data_root, work_dir, max_iters=None, seed=0):
     return cfg
 
 
+def drop_sw_context(cfg):
+    """Same SW-Faster model with plain RoI features (no context vectors anywhere)."""
+    m = cfg.model
+    m.pop('sw_context')
+    m.roi_head.type = 'StandardRoIHead'
+    m.roi_head.pop('context_channels')
+    m.ins_da.in_channels = m.roi_head.bbox_head.fc_out_channels
+
+
 def ladder(args):
     from mmengine.runner import Runner
     results = {}
@@ -74,7 +92,7 @@ def ladder(args):
         if label in results and not args.redo:
             print(f'skip {label} (in {args.out})')
             continue
-        wd = osp.join(args.work_dir, osp.splitext(name)[0])
+        wd = osp.join(args.work_dir, name.replace('.py', '').replace('#', '_'))
         cfg = load(name, args.data_root, wd, args.max_iters, args.seed)
         t0 = time.time()
         runner = Runner.from_cfg(cfg)
@@ -82,6 +100,7 @@ def ladder(args):
         train_s = time.time() - t0
         metrics = runner.val_loop.run()
         results[label] = dict(config=osp.join('configs/cr_da/synth', name),
+                              commit=_git_commit(),
                               iters=cfg.train_cfg.max_iters, seed=args.seed,
                               train_seconds=round(train_s, 1),
                               metrics={k: float(v) for k, v in metrics.items()})
@@ -89,6 +108,15 @@ def ladder(args):
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=1)
     print_ladder(results)
+
+
+def _git_commit() -> str:
+    import subprocess
+    try:
+        return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, text=True,
+                              capture_output=True).stdout.strip()
+    except OSError:
+        return '?'
 
 
 def print_ladder(results):

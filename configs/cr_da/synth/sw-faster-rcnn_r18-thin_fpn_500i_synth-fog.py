@@ -1,5 +1,11 @@
 # SW-Faster: strong local (least squares, C2) + weak global (focal gamma 5, C4) alignment,
 # GRL 1.0, plus the instance discriminator (weight 0.1) as in CR-DA-DET's SW code.
+# SW-Faster context vectors (local + global, 128-d each) feed the box head and, detached, the
+# instance discriminator (SW-Faster --lc --gc, CR-DA-DET --da_use_contex).
 _base_ = '../_base_/synth_fog_proxy.py'
-model = dict(type='DAFasterRCNN', local_da={{_base_.local_da}}, global_da={{_base_.global_da}},
-             ins_da={{_base_.ins_da}})
+model = dict(type='DAFasterRCNN',
+             roi_head=dict(type='SWContextRoIHead', context_channels=256),
+             local_da={{_base_.local_da}}, global_da={{_base_.global_da}},
+             ins_da=dict(type='InstanceDomainDiscriminator', in_channels=256 + 256,
+                         feat_channels=256),
+             sw_context=dict(sources=['local_da', 'global_da'], ins_da=True))

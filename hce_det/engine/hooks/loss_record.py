@@ -12,9 +12,11 @@ from mmdet.registry import HOOKS
 
 @HOOKS.register_module()
 class LossRecordHook(Hook):
-    """Append ``{"iter": i, "rank": r, <loss terms>: value}`` after every training
-    iteration to ``{out_dir or work_dir}/losses_rank{r}.jsonl``. Used to compare runs exactly
-    (distributed vs single process, resumed vs uninterrupted)."""
+    """Append ``{"iter": i, "rank": r, "images": {branch: [file names]}, <loss terms>: value}``
+    after every training iteration to ``{out_dir or work_dir}/losses_rank{r}.jsonl``. Used to
+    compare runs exactly (distributed vs single process, resumed vs uninterrupted) and to check
+    which images each rank trained on (``branch`` is ``"all"`` unless the batch is
+    multi-branch, e.g. ``source`` / ``target``)."""
 
     priority = 'LOW'
 
@@ -27,8 +29,15 @@ class LossRecordHook(Hook):
         self.path = osp.join(out, f'losses_rank{get_rank()}.jsonl')
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        rec = dict(iter=runner.iter + 1, rank=get_rank())
+        rec = dict(iter=runner.iter + 1, rank=get_rank(), images=_image_names(data_batch))
         for k, v in (outputs or {}).items():
             rec[k] = float(v.detach().float().mean()) if torch.is_tensor(v) else float(v)
         with open(self.path, 'a') as f:
             f.write(json.dumps(rec) + '\n')
+
+
+def _image_names(data_batch) -> dict:
+    samples = (data_batch or {}).get('data_samples') or []
+    branches = samples if isinstance(samples, dict) else {'all': samples}
+    return {b: [osp.basename(s.metainfo.get('img_path', '?')) for s in ss if s is not None]
+            for b, ss in branches.items()}

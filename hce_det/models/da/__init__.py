@@ -4,8 +4,10 @@ from .discriminators import (GlobalDomainDiscriminator, ImageDomainDiscriminator
                              InstanceDomainDiscriminator, LocalDomainDiscriminator,
                              focal_domain_loss)
 from .domain_batch import DomainBatchPreprocessor, SelectFeatureLevels
+from .sw_context import ContextLinear, ImageContextFeatures, SWContextRoIHead
 
 __all__ = ['DAFasterRCNN', 'ImageDomainDiscriminator', 'InstanceDomainDiscriminator',
            'LocalDomainDiscriminator', 'GlobalDomainDiscriminator', 'focal_domain_loss',
            'ImageCategoryClassifier', 'ccr_weights', 'image_labels_from_gt',
-           'DomainBatchPreprocessor', 'SelectFeatureLevels']
+           'DomainBatchPreprocessor', 'SelectFeatureLevels', 'ContextLinear',
+           'ImageContextFeatures', 'SWContextRoIHead']

@@ -8,7 +8,9 @@ Facts (module sizes, loss weights, label conventions) follow megvii-research/CR-
 Training batches come from the ``MultiBranch`` pipelines of ``configs/_base_/datasets/*_da.py``
 with branches ``source`` (labelled) and ``target`` (unlabelled). Everything outside
 :meth:`DAFasterRCNN.loss` is inherited, so ``predict`` / ``_forward`` are exactly Faster R-CNN
-(the discriminators, ICR head and consistency terms exist for training only).
+(the discriminators, ICR head and consistency terms exist for training only). The one exception
+is the optional SW-Faster ``sw_context``, whose context vectors feed the box head at test time
+too (:meth:`DAFasterRCNN.extract_feat`).
 """
 import copy
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
 from .categorical_reg import ccr_weights
+from .sw_context import ImageContextFeatures, SWContextRoIHead
 
 SOURCE, TARGET = 1, 0  # domain labels used by every discriminator
 
@@ -69,13 +72,21 @@ class DAFasterRCNN(FasterRCNN):
             discriminators.
         icr: ``ImageCategoryClassifier`` trained on source images only.
         ccr: ``dict(lam=1.0)``: weights the target instance loss per RoI (needs ``icr``, ``ins_da``).
+        sw_context: SW-Faster context vectors, ``dict(sources=['local_da', 'global_da'],
+            ins_da=True)``: the listed discriminators' 128-d context vectors (detached input, no
+            GRL) are concatenated to every RoI feature before the box classifier/regressor
+            (needs ``roi_head.type='SWContextRoIHead'`` with ``context_channels`` = their total
+            width) and, with ``ins_da=True``, detached to the instance discriminator's input
+            (``ins_da.in_channels`` = box-head width + context width). Test time then runs the
+            context branches too; see :mod:`.sw_context`.
         grl_scale: multiplies every discriminator's GRL coefficient (a hook may schedule it).
     """
 
     def __init__(self, *args, img_da: Optional[dict] = None, ins_da: Optional[dict] = None,
                  consistency: Optional[dict] = None, local_da: Optional[dict] = None,
                  global_da: Optional[dict] = None, icr: Optional[dict] = None,
-                 ccr: Optional[dict] = None, grl_scale: float = 1.0,
+                 ccr: Optional[dict] = None, sw_context: Optional[dict] = None,
+                 grl_scale: float = 1.0,
                  data_preprocessor: Optional[dict] = None, **kwargs) -> None:
         if data_preprocessor is not None and data_preprocessor.get('type') not in (
                 'DomainBatchPreprocessor', 'MultiBranchDataPreprocessor'):
@@ -109,7 +120,45 @@ class DAFasterRCNN(FasterRCNN):
                              f'{type(self.roi_head.bbox_head).__name__} has no fc_cls')
         self.consistency = dict(consistency) if consistency is not None else None
         self.ccr = dict(ccr) if ccr is not None else None
+        self.sw_context = self._check_sw_context(sw_context)
+        if self.ins_da is not None:
+            fc = self.roi_head.bbox_head.fc_cls
+            width = fc.in_features - getattr(fc, 'context_channels', 0)
+            what = f'box-head width {width}'
+            if self.sw_context is not None and self.sw_context['ins_da']:
+                width += self.sw_context['channels']
+                what += f" + context width {self.sw_context['channels']}"
+            if self.ins_da.in_channels != width:
+                raise ValueError(f'ins_da.in_channels={self.ins_da.in_channels} but the instance '
+                                 f'discriminator reads {what}; set ins_da.in_channels={width}')
         self.set_grl_scale(grl_scale)
+
+    def _check_sw_context(self, cfg: Optional[dict]) -> Optional[dict]:
+        if cfg is None:
+            if isinstance(self.roi_head, SWContextRoIHead):
+                raise ValueError('roi_head SWContextRoIHead needs sw_context=dict(sources=[...])')
+            return None
+        cfg = dict(cfg)
+        sources = list(cfg.pop('sources', ('local_da', 'global_da')))
+        use_in_ins_da = bool(cfg.pop('ins_da', True))
+        if cfg:
+            raise ValueError(f'unknown sw_context keys {sorted(cfg)}; use sources, ins_da')
+        if not sources:
+            raise ValueError('sw_context.sources is empty; list local_da and/or global_da')
+        for name in sources:
+            if name not in ('local_da', 'global_da') or getattr(self, name) is None:
+                raise ValueError(f'sw_context source {name!r} must be a configured local_da or '
+                                 'global_da discriminator')
+        channels = sum(getattr(self, n).context_channels for n in sources)
+        if not isinstance(self.roi_head, SWContextRoIHead):
+            raise ValueError('sw_context needs roi_head.type=\'SWContextRoIHead\' '
+                             f'(context_channels={channels}); got {type(self.roi_head).__name__}')
+        if self.roi_head.context_channels != channels:
+            raise ValueError(f'roi_head.context_channels={self.roi_head.context_channels} but '
+                             f'sw_context sources {sources} give {channels}; make them equal')
+        if use_in_ins_da and self.ins_da is None:
+            raise ValueError('sw_context.ins_da=True needs ins_da')
+        return dict(sources=sources, ins_da=use_in_ins_da, channels=channels)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -157,6 +206,24 @@ class DAFasterRCNN(FasterRCNN):
     def _gather(self, name: str, feats: Tuple[Tensor], x: Tuple[Tensor]) -> List[Tensor]:
         return [(feats if where == 'backbone' else x)[i] for where, i in self.da_feats[name]]
 
+    def _image_context(self, feats: Tuple[Tensor], x: Tuple[Tensor]) -> Tensor:
+        """SW-Faster context ``[ctx_src1, ctx_src2, ...]`` (N, C): each discriminator's pooled
+        128-d feature on the detached input without GRL, averaged over its listed levels."""
+        out = []
+        for name in self.sw_context['sources']:
+            disc = getattr(self, name)
+            levels = self._gather(name, feats, x)
+            out.append(torch.stack([disc(f.detach(), reverse=False)[1] for f in levels]).mean(0))
+        return torch.cat(out, dim=1)
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
+        """Backbone + neck; with ``sw_context`` the features also carry the context vectors."""
+        feats = self.backbone(batch_inputs)
+        x = self.neck(feats) if self.with_neck else feats
+        if self.sw_context is None:
+            return x
+        return ImageContextFeatures(x, self._image_context(feats, x))
+
     def _detection_loss(self, x: Tuple[Tensor], samples: SampleList) -> dict:
         """RPN + RoI losses of Faster R-CNN on the source images (as ``TwoStageDetector.loss``)."""
         losses = dict()
@@ -197,14 +264,19 @@ class DAFasterRCNN(FasterRCNN):
         imgs = self._concat_domains(src, tgt, list(src_samples) + tgt_samples)
         feats = self.backbone(imgs)
         x = self.neck(feats) if self.with_neck else feats
-        x_s = tuple(lvl[:n_s] for lvl in x)
+        ctx = self._image_context(feats, x) if self.sw_context is not None else None
+
+        def domain_feats(sl):
+            part = tuple(lvl[sl] for lvl in x)
+            return part if ctx is None else ImageContextFeatures(part, ctx[sl])
+        x_s = domain_feats(slice(0, n_s))
 
         with self._capture_roi_features() as src_roi:
             losses = self._detection_loss(x_s, src_samples)
 
         need_tgt_rois = n_t > 0 and self.ins_da is not None
         if need_tgt_rois:
-            x_t = tuple(lvl[n_s:] for lvl in x)
+            x_t = domain_feats(slice(n_s, None))
             with torch.no_grad():
                 proposals = self.rpn_head.predict(x_t, tgt_samples, rescale=False)
             rois_t = bbox2roi([p.bboxes.detach() for p in proposals])
@@ -251,14 +323,14 @@ class DAFasterRCNN(FasterRCNN):
         if self.ins_da is not None:
             w = self.ins_da.loss_weight
             f_s, rois_s = src_roi['feats'][-1], src_roi['rois'][-1]
-            ins_s = self.ins_da(f_s)
+            ins_s = self.ins_da(self._ins_da_input(f_s, rois_s, ctx, 0))
             losses['loss_ins_da_s'] = w * self.ins_da.loss(ins_s, SOURCE)
             if self.consistency is not None:
                 losses['loss_cst_s'] = self.consistency.get('loss_weight', 0.1) * \
                     self._consistency(ins_s, rois_s[:, 0], img_p_src[:n_s], n_s)
             if need_tgt_rois:
                 f_t, rois_t = tgt_roi['feats'][-1], tgt_roi['rois'][-1]
-                ins_t = self.ins_da(f_t)
+                ins_t = self.ins_da(self._ins_da_input(f_t, rois_t, ctx, n_s))
                 weight = None
                 if self.ccr is not None:
                     probs = self._roi_probs(tgt_out['cls_score'])
@@ -269,6 +341,15 @@ class DAFasterRCNN(FasterRCNN):
                     losses['loss_cst_t'] = self.consistency.get('loss_weight', 0.1) * \
                         self._consistency(ins_t, rois_t[:, 0], img_p_src[n_s:], n_t)
         return losses
+
+    def _ins_da_input(self, roi_feats: Tensor, rois: Tensor, ctx: Optional[Tensor],
+                      first_img: int) -> Tensor:
+        """Box-head features, preceded by the detached context vectors of each RoI's image when
+        ``sw_context.ins_da`` (CR-DA-DET ``--da_use_contex``)."""
+        if ctx is None or not self.sw_context['ins_da']:
+            return roi_feats
+        roi_ctx = ctx[first_img + rois[:, 0].long()].detach()
+        return torch.cat([roi_ctx, roi_feats], dim=1)
 
     def _roi_probs(self, cls_score: Tensor) -> Tensor:
         """Detached class probabilities (background last), honouring custom activations."""
