@@ -5,6 +5,9 @@ Ladder (same seed, same schedule; target = foggy val, VOC AP50 area + 11-point, 
     OMP_NUM_THREADS=1 python tools/analysis/da_proxy.py ladder  \
         --out work_dirs/cr_da_proxy/ladder.json
 
+Seeds: run ``ladder --seed S --out ladder_seedS.json`` per seed, then
+``da_proxy.py summary ladder.json ladder_seed1.json ...`` prints every seed and the mean.
+
 Overhead (mean seconds per training step, data loading excluded, batches pre-fetched)::
 
     OMP_NUM_THREADS=1 python tools/analysis/da_proxy.py timing --iters 20
@@ -89,6 +92,8 @@ def ladder(args):
     for label, name in LADDER:
         if args.only and not any(o in name for o in args.only):
             continue
+        if any(o in name for o in args.skip):
+            continue
         if label in results and not args.redo:
             print(f'skip {label} (in {args.out})')
             continue
@@ -128,6 +133,24 @@ def print_ladder(results):
               f" | {100 * m.get('coco/bbox_mAP_50', float('nan')):.1f} | {r['train_seconds']} |")
 
 
+def summary(paths):
+    """Per-variant mAP50 (area) across ladder JSON files (one per seed): each value, mean."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+    labels = [label for label, _ in LADDER if any(label in r for r in runs)]
+    print('| variant | ' + ' | '.join(f'seed {r[next(iter(r))]["seed"]}' for r in runs)
+          + ' | mean |')
+    print('|---|' + '---|' * (len(runs) + 1))
+    for label in labels:
+        vals = [100 * r[label]['metrics']['voc50/mAP50_area'] if label in r else None
+                for r in runs]
+        got = [v for v in vals if v is not None]
+        cells = ' | '.join('-' if v is None else f'{v:.1f}' for v in vals)
+        print(f'| {label} | {cells} | {sum(got) / len(got):.1f} (n={len(got)}) |')
+
+
 def timing(args):
     import torch
     from mmengine.optim import build_optim_wrapper
@@ -141,7 +164,9 @@ def timing(args):
             ('two-domain, no DA (2+2)', CFG['two-domain BN, no DA (control)'], 4),
             ('DA-Faster (2+2)', CFG['DA-Faster'], 4),
             ('DA-Faster + ICR + CCR (2+2)', CFG['DA-Faster + ICR + CCR'], 4),
-            ('SW-Faster + ICR + CCR (2+2)', CFG['SW-Faster + ICR + CCR'], 4)]
+            ('SW-Faster + ICR + CCR (2+2)', CFG['SW-Faster + ICR + CCR'], 4),
+            ('SW-Faster + ICR + CCR, no context (2+2)',
+             CFG['SW-Faster + ICR + CCR, no context'], 4)]
     out = {}
     for label, name, bs in rows:
         cfg = load(name, args.data_root, '/tmp/da_timing')
@@ -178,12 +203,14 @@ def timing(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('mode', choices=['ladder', 'timing', 'print'])
+    p.add_argument('mode', choices=['ladder', 'timing', 'print', 'summary'])
+    p.add_argument('files', nargs='*', help='summary: ladder JSON files, one per seed')
     p.add_argument('--data-root', default=osp.join(ROOT, 'data/hce_synth'))
     p.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs/cr_da_proxy'))
     p.add_argument('--max-iters', type=int, default=None, help='default: the configs (500)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--only', nargs='*', default=None, help='substrings of config names')
+    p.add_argument('--skip', nargs='*', default=[], help='substrings of config names to skip')
     p.add_argument('--redo', action='store_true')
     p.add_argument('--iters', type=int, default=20)
     p.add_argument('--warmup', type=int, default=3)
@@ -195,6 +222,8 @@ def main():
         ladder(args)
     elif args.mode == 'timing':
         timing(args)
+    elif args.mode == 'summary':
+        summary(args.files)
     else:
         with open(args.out) as f:
             print_ladder(json.load(f))
