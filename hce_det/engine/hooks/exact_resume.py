@@ -93,8 +93,8 @@ class ExactResumeHook(Hook):
 
     Together with mmengine's own resume (weights, optimizer, schedulers, counters, message hub)
     and a seeded deterministic sampler, the losses after resume equal the uninterrupted run's
-    bit for bit on CPU, in one process and with 2 gloo processes
-    (``tests/test_reliability_resume.py``). ``load_from`` without ``resume`` (fine-tuning) leaves
+    bit for bit on CPU, in one process (``tests/test_reliability_resume.py``) and with 2 gloo
+    processes (``tests/test_reliability_distributed.py``). ``load_from`` without ``resume`` (fine-tuning) leaves
     the generators alone.
     """
 
