@@ -56,17 +56,24 @@ def shrink_cfg(cfg, data_root, work_dir, max_iters=4, batch_size=2, val_images=N
     return cfg
 
 
-def shrink_da(cfg, data_root, work_dir, max_iters=2, batch_size=4, source_ratio=(1, 1)):
-    """``shrink_cfg`` plus the two-domain pieces of a CR-DA config (every ConcatDataset member
-    points at ``data_root``; the GroupMultiSourceSampler gets the batch size and ratio)."""
+def point_two_domain(cfg, data_root, batch_size, source_ratio=None):
+    """Point every ConcatDataset member of a CR-DA config at ``data_root`` and give the
+    GroupMultiSourceSampler ``batch_size`` (and ``source_ratio`` unless None)."""
     tr = cfg.train_dataloader
-    cfg = shrink_cfg(cfg, data_root, work_dir, max_iters, batch_size)
-    if tr.dataset.type == 'ConcatDataset':
-        tr.dataset.pop('data_root', None)
-        for d in tr.dataset.datasets:
-            d.data_root = data_root
-        tr.sampler.batch_size = batch_size
+    tr.dataset.pop('data_root', None)
+    for d in tr.dataset.datasets:
+        d.data_root = data_root
+    tr.sampler.batch_size = batch_size
+    if source_ratio is not None:
         tr.sampler.source_ratio = list(source_ratio)
+
+
+def shrink_da(cfg, data_root, work_dir, max_iters=2, batch_size=4, source_ratio=(1, 1)):
+    """``shrink_cfg`` plus the two-domain pieces of a CR-DA config (see ``point_two_domain``)."""
+    is_two_domain = cfg.train_dataloader.dataset.type == 'ConcatDataset'
+    cfg = shrink_cfg(cfg, data_root, work_dir, max_iters, batch_size)
+    if is_two_domain:
+        point_two_domain(cfg, data_root, batch_size, source_ratio)
     return cfg
 
 

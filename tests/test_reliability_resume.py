@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import shrink_cfg
+from conftest import point_two_domain, shrink_cfg
 
 N_ITERS, STOP_AT = 4, 2
 
@@ -74,11 +74,7 @@ def _bbn_counts(cfg, data_root):
 
 
 def _da_two_domain(cfg, data_root):
-    tr = cfg.train_dataloader
-    tr.dataset.pop('data_root', None)
-    for d in tr.dataset.datasets:
-        d.data_root = data_root
-    tr.sampler.batch_size = tr.batch_size  # 1 source + 1 target image per step
+    point_two_domain(cfg, data_root, cfg.train_dataloader.batch_size)  # 1 source + 1 target
 
 
 CASES = {
