@@ -8,8 +8,15 @@
    pickles its statistics methods as ``getattr(HistoryBuffer, 'min')``: instead of allowing
    ``builtins.getattr`` we map that name to :func:`_history_buffer_getattr`, which resolves only
    HistoryBuffer's registered statistics methods and refuses everything else.
+2. ``lvis`` 0.5.3 on numpy 2, see :func:`lvis_numpy2_aliases`.
+3. When the safe loader refuses a checkpoint, torch's message advises ``weights_only=False``
+   (arbitrary code execution). mmengine's local-file checkpoint loader is replaced by
+   :func:`load_from_local`, whose :class:`UnsafeCheckpointError` names the refused global and
+   how a user who trusts the file allow-lists it; the safe loader stays on (issue 17).
 """
+import os.path as osp
 import pickle
+import re
 import types
 
 import numpy as np
@@ -42,6 +49,54 @@ def allow_mmengine_checkpoints() -> None:
     """Register :func:`checkpoint_safe_globals` with torch's weights-only unpickler (idempotent)."""
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """torch's safe loader refused a checkpoint; the message names the global and how to allow
+    it."""
+
+
+def _refusal_message(filename: str, err: Exception) -> str:
+    """Our text for a weights-only refusal: torch's own text is left out, it advises turning the
+    safe loader off."""
+    detail = str(err)
+    m = re.search(r'WeightsUnpickler error: (.*)', detail)
+    detail = m.group(1).strip() if m else detail.strip().splitlines()[-1]
+    m = re.search(r'GLOBAL ([\w.]+)', detail)
+    if m:
+        module, _, name = m.group(1).rpartition('.')
+        what = f'the global {m.group(1)}, which is not on'
+        how = (f'If you trust this file and that class, allow-list it before loading (e.g. in a '
+               f'module named in the config\'s custom_imports): `import torch; from {module} '
+               f'import {name}; torch.serialization.add_safe_globals([{name}])`.')
+    else:
+        what = 'content that is not allowed by'
+        how = ('If you trust this file, allow-list the class it names with '
+               '`torch.serialization.add_safe_globals([...])` before loading.')
+    return (f'checkpoint {filename!r} was refused by torch\'s safe loader (weights_only=True): it '
+            f'holds {what} hce_det\'s allow-list (hce_det.compat.checkpoint_safe_globals: what '
+            f'mmengine training checkpoints hold). {how} The safe loader stays on in hce_det. '
+            f'(torch: {detail})')
+
+
+def load_from_local(filename: str, map_location=None):
+    """mmengine's ``load_from_local`` (same name: mmengine logs "Loads checkpoint by local
+    backend") with ``weights_only=True`` explicit, raising :class:`UnsafeCheckpointError` (naming
+    the refused global and how to allow-list it) instead of torch's message."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise UnsafeCheckpointError(_refusal_message(filename, e)) from None
+
+
+def explain_refused_checkpoints() -> None:
+    """3. Route mmengine's local-file checkpoint loading (``load_from``, ``--resume``,
+    ``load_checkpoint``) through :func:`load_from_local`."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
 
 
 class _NumpyWithRemovedAliases(types.ModuleType):
@@ -83,4 +138,5 @@ def lvis_numpy2_aliases() -> bool:
 
 def apply_all() -> None:
     allow_mmengine_checkpoints()
+    explain_refused_checkpoints()
     lvis_numpy2_aliases()

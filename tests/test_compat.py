@@ -42,3 +42,27 @@ def test_getattr_is_restricted_to_history_buffer_methods():
     f.seek(0)
     with pytest.raises(Exception, match='only HistoryBuffer statistics methods'):
         torch.load(f, weights_only=True)
+
+
+class NotAllowListed:
+    """A plain class a checkpoint may hold (e.g. a config object); not on the allow-list."""
+
+
+def test_refused_checkpoint_names_the_global_and_never_suggests_unsafe_loading(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    from hce_det.compat import UnsafeCheckpointError
+    path = tmp_path / 'foreign.pth'
+    torch.save({'state_dict': {'w': torch.zeros(2)}, 'meta': {'cfg': NotAllowListed()}}, path)
+    name = f'{__name__}.NotAllowListed'
+    with pytest.raises(Exception, match='`weights_only` set to `False`'):  # torch's own advice
+        torch.load(path, weights_only=True)
+    err = pytest.raises(UnsafeCheckpointError, _load_checkpoint, str(path), map_location='cpu')
+    msg = str(err.value)
+    assert 'foreign.pth' in msg and f'the global {name}, which is not on' in msg
+    assert f'from {__name__} import NotAllowListed; ' \
+           'torch.serialization.add_safe_globals([NotAllowListed])' in msg
+    assert 'False' not in msg and 'weights_only=True' in msg
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # torch's text hidden
+    with torch.serialization.safe_globals([NotAllowListed]):  # what the message tells users
+        assert isinstance(_load_checkpoint(str(path), map_location='cpu')['meta']['cfg'],
+                          NotAllowListed)

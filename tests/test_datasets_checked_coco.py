@@ -119,3 +119,72 @@ def test_corrupt_image_names_file(split):
         load(dict(img_path=str(missing)))
     ok = load(dict(img_path=str(root / data['images'][1]['file_name'])))
     assert ok['img'].shape == (128, 128, 3)
+
+
+def _logged(fn):
+    """(result of ``fn()``, messages it logged to mmengine's current logger)."""
+    from mmengine.logging import MMLogger
+    logger, messages = MMLogger.get_current_instance(), []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        return fn(), '\n'.join(messages)
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_numeric_strings_in_bbox_are_converted_and_logged(split):
+    root, data = split
+    data['annotations'][0]['bbox'] = [str(v) for v in data['annotations'][0]['bbox']]
+    data['annotations'][0]['area'] = str(data['annotations'][0]['area'])
+    expected = [float(v) for v in data['annotations'][0]['bbox']]
+    _write(root, data)
+    ds, logs = _logged(lambda: _build(root, 'annotations/bad.json'))
+    assert ds.num_converted_strings == 1
+    assert 'bad.json: 1 annotations give bbox/area values as strings' in logs
+    assert "annotation id 1 {'bbox': ['" in logs
+    boxes = [inst['bbox'] for i in range(len(ds)) for inst in ds.get_data_info(i)['instances']]
+    x, y, w, h = expected
+    assert [x, y, x + w, y + h] in boxes and len(boxes) == len(data['annotations'])
+
+
+@pytest.mark.parametrize('bad', ['12px', None, 'nan'])
+def test_non_numeric_bbox_values_name_file_and_annotation(split, bad):
+    root, data = split
+    data['annotations'][3]['bbox'][2] = bad
+    _write(root, data)
+    with pytest.raises(DatasetError, match=r'bad\.json.*annotation id 4 has bbox .*not a finite '
+                                           r'number'):
+        _build(root, 'annotations/bad.json')
+
+
+def test_image_size_differing_from_the_json_is_an_error(split, tmp_path):
+    """A PNG whose pixels are not the JSON's width x height: error naming file and both sizes
+    (boxes would be misplaced silently)."""
+    from PIL import Image
+    root, data = split
+    path = tmp_path / 'wide.png'
+    Image.new('RGB', (160, 128)).save(path)
+    load = LoadImageChecked()
+    with pytest.raises(DatasetError, match=r'wide\.png.*decodes to 160x128.*says 128x128'):
+        load(dict(img_path=str(path), height=128, width=128))
+    assert load(dict(img_path=str(path), height=128, width=160))['img'].shape == (128, 160, 3)
+    assert LoadImageChecked(check_size=False)(dict(img_path=str(path), height=128,
+                                                   width=128)) is not None
+
+
+def test_exif_rotated_jpeg_is_an_error_with_the_fix(tmp_path):
+    """EXIF orientation 6: stored 64x48, the decoder turns it to 48x64 while the JSON (written
+    from the stored size) says 64x48. Loading as stored is the documented way out."""
+    from PIL import Image
+    path = tmp_path / 'phone.jpg'
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display
+    Image.new('RGB', (64, 48), (200, 30, 30)).save(path, exif=exif.tobytes())
+    sample = dict(img_path=str(path), height=48, width=64)
+    with pytest.raises(DatasetError, match=r"phone\.jpg.*decodes to 48x64.*says 64x48.*EXIF"
+                                           r".*color_type='color_ignore_orientation'"):
+        LoadImageChecked()(dict(sample))
+    as_stored = LoadImageChecked(color_type='color_ignore_orientation')(dict(sample))
+    assert as_stored['img'].shape == (48, 64, 3)

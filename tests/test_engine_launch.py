@@ -27,3 +27,92 @@ def test_missing_config_is_a_clear_error():
 def test_out_must_be_pickle(tmp_path):
     with pytest.raises(ValueError, match=r'--out must be a \.pkl'):
         build_runner(DEMO, work_dir=str(tmp_path), out='preds.json')
+
+
+APA = osp.join(ROOT, 'configs/lvis/apa_faster-rcnn_r18-thin_fpn_1k_synth-lt.py')
+DA = osp.join(ROOT, 'configs/cr_da/synth/da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py')
+
+
+def test_every_config_gets_the_class_count_check(load_cfg):
+    from hce_det.engine.launch import add_class_count_check
+    cfg = load_cfg('configs/lvis/apa_faster-rcnn_r18-thin_fpn_1k_synth-lt.py')
+    assert 'NumClassCheckHook' not in str(cfg.get('custom_hooks'))  # the config has no check
+    assert [h['type'] for h in add_class_count_check(cfg).custom_hooks] == ['ClassCountCheckHook']
+    cfg.custom_hooks = [dict(type='NumClassCheckHook'), dict(type='FiniteLossHook')]
+    assert [h['type'] for h in add_class_count_check(cfg).custom_hooks] == [
+        'FiniteLossHook', 'ClassCountCheckHook']  # mmdet's hook replaced, not run twice
+    assert [h['type'] for h in add_class_count_check(cfg).custom_hooks] == [
+        'FiniteLossHook', 'ClassCountCheckHook']  # idempotent
+
+
+@pytest.mark.parametrize('loop', ['train', 'test'])
+def test_wrong_num_classes_stops_before_the_first_step(loop, tiny_data, tmp_path):
+    """APA head (no background logit), config without a check hook, num_classes 12 vs 10
+    classes: error naming both counts and the fix before the first step (was: training ran to
+    the end, then IndexError in results2json)."""
+    from conftest import shrink_cfg
+    from hce_det.engine.hooks import NumClassMismatchError
+    runner = build_runner(APA, cfg_options={'model.roi_head.bbox_head.num_classes': 12},
+                          cfg_hook=lambda c: shrink_cfg(c, tiny_data, tmp_path, max_iters=1))
+    with pytest.raises(NumClassMismatchError,
+                       match=r'roi_head\.bbox_head \(APABBoxHead\) num_classes=12.*'
+                             rf'{loop} dataset SynthScenesDataset .*lt_\w+\.json\) has 10 classes'
+                             r'.*Fix: set num_classes=10'):
+        getattr(runner, loop)()
+    assert runner.iter == 0
+
+
+def test_cfg_options_typo_is_an_error_naming_the_closest_key():
+    with pytest.raises(ValueError, match=r"no key 'trian_cfg'.*Closest existing keys: train_cfg"
+                                         r'.*\+trian_cfg\.max_iters=\.\.\.'):
+        build_runner(DEMO, cfg_options={'trian_cfg.max_iters': 5})
+
+
+def test_cfg_options_new_keys_and_runner_keys_are_allowed(load_cfg):
+    from hce_det.engine.launch import check_cfg_options
+    cfg = load_cfg('configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    assert 'model_wrapper_cfg' not in cfg and 'my_note' not in cfg
+    opts = {'+my_note': 'x', 'model_wrapper_cfg.type': 'MMDistributedDataParallel',
+            'train_cfg.max_iters': 5}
+    assert check_cfg_options(cfg, opts) == {'my_note': 'x', 'train_cfg.max_iters': 5,
+                                            'model_wrapper_cfg.type': 'MMDistributedDataParallel'}
+
+
+def test_evaluator_option_reaches_a_list_of_evaluators(tmp_path, load_cfg):
+    """configs/cr_da/README.md's ``test_evaluator.out_json=...``: the synth DA configs have a
+    [VOCPerClassAP50Metric, CocoMetric] list; the option goes to the metric that takes it."""
+    from hce_det.engine.launch import check_cfg_options
+    out = str(tmp_path / 'per_class.json')
+    runner = build_runner(DA, work_dir=str(tmp_path), cfg_options={'test_evaluator.out_json': out})
+    ev = runner.cfg.test_evaluator
+    assert [e['type'] for e in ev] == ['VOCPerClassAP50Metric', 'CocoMetric']
+    assert ev[0]['out_json'] == out and 'out_json' not in ev[1]
+    from mmdet.registry import METRICS
+    assert METRICS.build(ev[0]).out_json == out  # the metric takes it as configured
+    cfg = load_cfg(osp.relpath(DA, ROOT))
+    assert check_cfg_options(cfg, {'test_evaluator.prefix': 'p'}) == {  # every metric takes it
+        'test_evaluator.0.prefix': 'p', 'test_evaluator.1.prefix': 'p'}
+    assert check_cfg_options(cfg, {'test_evaluator.1.prefix': 'q'}) == {
+        'test_evaluator.1.prefix': 'q'}
+    with pytest.raises(ValueError, match=r"none of the test_evaluator list .* takes 'out_jsn'"):
+        check_cfg_options(cfg, {'test_evaluator.out_jsn': out})
+    single = load_cfg('configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_70k_cityscapes-to-foggy.py')
+    assert single.test_evaluator.type == 'VOCPerClassAP50Metric'  # one evaluator: unchanged
+    assert check_cfg_options(single, {'test_evaluator.out_json': out}) == {
+        'test_evaluator.out_json': out}
+
+
+def test_class_count_check_names_every_cascade_stage(load_cfg):
+    """Cascade heads are a list of bbox heads: each stage (and the HCE modules sized from them)
+    is reported; RPN (1 class) is not."""
+    from conftest import build_model
+    from hce_det.engine.hooks.num_class_check import class_count_mismatches
+    cfg = load_cfg('configs/hce/cascade-rcnn_r50_fpn_hce_1x_coco.py')
+    for head in cfg.model.roi_head.bbox_head:
+        head.num_classes = 5
+    model = build_model(cfg.model)
+    assert class_count_mismatches(model, 5) == []
+    names = [name for name, _, n in class_count_mismatches(model, 80)]
+    assert {'roi_head.bbox_head.0', 'roi_head.bbox_head.1', 'roi_head.bbox_head.2',
+            'roi_head.context_embedding'} <= set(names)
+    assert not any('rpn' in n for n in names)

@@ -13,11 +13,12 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import shrink_cfg
+from conftest import ROOT, shrink_cfg
 
 VANILLA = 'configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py'
 DA = 'configs/cr_da/synth/da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'
 DIVE = 'configs/recognition/dive_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
+APA = 'configs/lvis/apa_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
 
 
 def _json(root, rel):
@@ -144,18 +145,79 @@ def row_image_without_annotations(load_cfg, root, tmp_path):
 
 
 def row_num_classes_mismatch(load_cfg, root, tmp_path):
-    """mmdet's NumClassCheckHook (in the demo config) stops training before the first step."""
-    from mmengine.runner import Runner
-    cfg = shrink_cfg(load_cfg(VANILLA), root, tmp_path, max_iters=1)
-    assert 'NumClassCheckHook' in [h['type'] for h in cfg.custom_hooks]
-    cfg.model.roi_head.bbox_head.num_classes = 7
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.experiment_name = 'num_classes_mismatch'
-    runner = Runner.from_cfg(cfg)
-    with pytest.raises(AssertionError, match=r'num_classes` \(7\) in Shared2FCBBoxHead'
-                       r'.*does not match.*10\) in SynthScenesDataset'):
+    """Any config run through tools/train.py / tools/test.py (``build_runner``) is checked before
+    the first step -- here the APA config, which lists no check hook (was: trained to the end,
+    then IndexError in results2json)."""
+    from hce_det.engine.hooks import NumClassMismatchError
+    from hce_det.engine.launch import build_runner
+    assert 'NumClassCheckHook' not in str(load_cfg(APA).get('custom_hooks'))
+    runner = build_runner(osp.join(ROOT, APA),
+                          cfg_options={'model.roi_head.bbox_head.num_classes': 7},
+                          cfg_hook=lambda cfg: shrink_cfg(cfg, root, tmp_path, max_iters=1))
+    with pytest.raises(NumClassMismatchError, match=r'bbox_head \(APABBoxHead\) num_classes=7.*'
+                       r'SynthScenesDataset .*lt_train\.json\) has 10 classes.*num_classes=10'):
         runner.train()
     assert runner.iter == 0
+
+
+def row_bbox_values_as_strings(load_cfg, root, tmp_path):
+    """Numeric strings are converted (logged with the count); anything else names the file and
+    annotation (was: a TypeError deep in mmdet's coco.py, or a bare ValueError)."""
+    from hce_det.datasets import DatasetError
+    data = _context(root)
+    ann = data['annotations'][2]
+    ann['bbox'] = [str(v) for v in ann['bbox']]
+    with _mm_logs() as logs:
+        ds = _train_dataset(load_cfg, root, _dump(data, tmp_path / 'str_box.json'))
+    assert sum(len(ds.get_data_info(i)['instances']) for i in range(len(ds))) == \
+        len(data['annotations'])
+    assert any('str_box.json: 1 annotations give bbox/area values as strings' in m for m in logs)
+    ann['bbox'][3] = 'twelve'
+    with pytest.raises(DatasetError, match=rf"str_box2\.json.*annotation id {ann['id']} has bbox "
+                                           r'.*not a finite number'):
+        _train_dataset(load_cfg, root, _dump(data, tmp_path / 'str_box2.json'))
+
+
+def row_image_size_differs_from_json(load_cfg, root, tmp_path):
+    """A JPEG with EXIF orientation 6 (phone photo): the decoder rotates it, the JSON (written
+    from the stored size) does not; was: silent training on misplaced boxes."""
+    from PIL import Image
+    from hce_det.datasets import DatasetError
+    data = _context(root)
+    img = data['images'][0]
+    photo = tmp_path / 'photo.jpg'
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    w, h = 2 * img['width'], img['height']  # stored landscape, boxes stay inside
+    Image.new('RGB', (w, h)).save(photo, exif=exif.tobytes())
+    img.update(file_name=str(photo), width=w, height=h)  # JSON: the stored size
+    ds = _train_dataset(load_cfg, root, _dump(data, tmp_path / 'exif.json'))
+    idx = next(i for i in range(len(ds)) if ds.get_data_info(i)['img_path'] == str(photo))
+    with pytest.raises(DatasetError, match=rf'photo\.jpg.*decodes to {h}x{w}.*says {w}x{h}.*EXIF'):
+        ds[idx]
+
+
+def row_cfg_options_typo(load_cfg, root, tmp_path):
+    """``--cfg-options trian_cfg.max_iters=5`` (was: silently ignored, full-length training)."""
+    from hce_det.engine.launch import build_runner
+    with pytest.raises(ValueError, match=r"no key 'trian_cfg'.*Closest existing keys: train_cfg"):
+        build_runner(osp.join(ROOT, VANILLA), work_dir=str(tmp_path),
+                     cfg_options={'trian_cfg.max_iters': 5})
+
+
+def row_checkpoint_with_unlisted_global(load_cfg, root, tmp_path):
+    """tools/test.py on a checkpoint holding a class outside the allow-list: the error names the
+    global and ``add_safe_globals``, never ``weights_only=False``."""
+    from hce_det.compat import UnsafeCheckpointError
+    from hce_det.engine.launch import build_runner
+    ckpt = tmp_path / 'foreign.pth'
+    torch.save({'state_dict': {}, 'meta': {'cfg': logging.Formatter()}}, ckpt)
+    runner = build_runner(osp.join(ROOT, VANILLA), load_from=str(ckpt),
+                          cfg_hook=lambda cfg: shrink_cfg(cfg, root, tmp_path))
+    with pytest.raises(UnsafeCheckpointError, match=r'foreign\.pth.*the global logging\.Formatter'
+                       r'.*torch\.serialization\.add_safe_globals\(\[Formatter\]\)') as err:
+        runner.test()
+    assert 'False' not in str(err.value)
 
 
 def row_empty_target_domain(load_cfg, root, tmp_path):
@@ -261,7 +323,11 @@ ROWS = {
     'zero_size_box': (row_zero_size_box, False),
     'negative_size_box': (row_negative_size_box, False),
     'image_without_annotations': (row_image_without_annotations, False),
-    'num_classes_mismatch': (row_num_classes_mismatch, True),
+    'num_classes_mismatch': (row_num_classes_mismatch, False),
+    'bbox_values_as_strings': (row_bbox_values_as_strings, False),
+    'image_size_differs_from_json': (row_image_size_differs_from_json, False),
+    'cfg_options_typo': (row_cfg_options_typo, False),
+    'checkpoint_with_unlisted_global': (row_checkpoint_with_unlisted_global, False),
     'empty_target_domain': (row_empty_target_domain, False),
     'lvis_missing_frequency_fields': (row_lvis_missing_frequency_fields, False),
     'teacher_from_other_class_set': (row_teacher_from_other_class_set, False),

@@ -36,3 +36,55 @@ def test_up_to_date_environment_is_a_fast_no_op():
     assert r.returncode == 0, r.stderr
     assert 'up to date' in r.stdout
     assert time.time() - t0 < 60
+
+
+def _fake_stack(tmp_path):
+    """A fake python3.11 as interpreter *and* environment (pip calls are only logged) and a
+    cached mmcv wheel: the script then runs its install path in a second, offline."""
+    log = tmp_path / 'calls.log'
+    venv = tmp_path / 'venv'
+    (venv / 'bin').mkdir(parents=True)
+    py = venv / 'bin' / 'python'
+    py.write_text('#!/bin/sh\n'
+                  f'echo "$*" >> "{log}"\n'
+                  'case "$*" in *sys.version_info*) echo 311;; *torch.__version__*) echo 2.14.1;; '
+                  'esac\n')
+    py.chmod(0o755)
+    wheels = tmp_path / 'cache' / 'wheels' / 'mmcv-2.1.0-torch2.14.1-cp311'
+    wheels.mkdir(parents=True)
+    (wheels / 'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl').write_text('')
+    env = {'PYTHON': str(py), 'HCE_VENV': str(venv), 'HCE_DET_CACHE': str(tmp_path / 'cache')}
+    return env, log, venv / '.hce_det_stack'
+
+
+def _installed(log):
+    return [w for line in log.read_text().splitlines() if ' install ' in f' {line} '
+            for w in line.split()]
+
+
+def test_mmdet_analysis_tool_deps_installed_and_in_the_stamp(tmp_path):
+    # mmdet's analyze_logs.py needs seaborn, benchmark.py psutil (issue 17); they are the
+    # pyproject extra `tools`, and the stamp names them, so environments cached before get them
+    import tomllib
+    with open(os.path.join(ROOT, 'pyproject.toml'), 'rb') as f:
+        extra = set(tomllib.load(f)['project']['optional-dependencies']['tools'])
+    assert {'seaborn', 'psutil'} <= extra
+    env, log, stamp = _fake_stack(tmp_path)
+    r = _run(env)
+    assert r.returncode == 0, r.stderr
+    assert extra <= set(_installed(log))
+    want = stamp.read_text().strip()
+    tools = [w[len('tools='):] for w in want.split() if w.startswith('tools=')]
+    assert len(tools) == 1 and set(tools[0].split(',')) == extra
+
+    log.write_text('')  # up to date: a no-op that installs nothing but hce_det itself
+    r = _run(env)
+    assert r.returncode == 0 and 'up to date' in r.stdout, r.stderr
+    assert not extra & set(_installed(log))
+
+    # an environment stamped before the tools were added is brought up to date (idempotent)
+    stamp.write_text(want.split(' tools=')[0] + '\n')
+    log.write_text('')
+    r = _run(env)
+    assert r.returncode == 0, r.stderr
+    assert extra <= set(_installed(log)) and stamp.read_text().strip() == want

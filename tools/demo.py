@@ -13,6 +13,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from hce_det.engine.launch import build_runner, scale_schedule  # noqa: E402
+from hce_det.engine.runs import own_visualizer  # noqa: E402
 from hce_det.evaluation.summary import context_ap, format_table  # noqa: E402
 
 DEFAULT_CONFIGS = [
@@ -33,6 +34,7 @@ def run_one(config, data_root, work_root, max_iters=None):
         if max_iters:
             scale_schedule(cfg, max_iters)
         cfg.train_cfg.val_begin = cfg.train_cfg.max_iters + 1  # no val inside train(): once, below
+        own_visualizer(cfg)  # each run logs into its own work_dir (not the first run's vis_data/)
     runner = build_runner(config, work_dir=osp.join(work_root, name), cfg_options=opts,
                           cfg_hook=edit)
     runner.train()

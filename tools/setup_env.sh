@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the virtual environment with the pinned stack:
 #   torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv 2.1.0 WITH compiled ops, mmdet 3.3.0,
-#   pycocotools, numpy 2, and hce_det itself (editable).
+#   pycocotools, numpy 2, hce_det itself (editable), and what mmdet's own analysis tools import
+#   (seaborn: tools/analysis_tools/analyze_logs.py, psutil: benchmark.py).
 # mmcv is source-only on PyPI and its setup.py forces -std=c++17 while torch 2.14 headers need
 # C++20; we build it once (about 20 min on 2 cores) with the flag raised and cache the wheel under
 #   ${HCE_DET_CACHE:-~/.cache/hce_det}/wheels/mmcv-<ver>-torch<ver>-cp<py>/
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 
 MMCV_VER=2.1.0; TORCH_VER=2.14.1; TV_VER=0.29.1; MMENGINE_VER=0.10.7; MMDET_VER=3.3.0
 LVIS_VER=0.5.3  # uses np.float; hce_det.compat makes it work on numpy 2
+TOOLS_PKGS="seaborn psutil"  # = pyproject's [tools] extra; in WANT so cached envs get them too
 PYTHON=${PYTHON:-python3.11}
 CACHE=${HCE_DET_CACHE:-$HOME/.cache/hce_det}
 
@@ -30,7 +32,7 @@ free_gb() { df -Pk "$1" | awk 'NR==2 {print int($4/1048576)}'; }
 KEY="py$pyver-torch$TORCH_VER-mmcv$MMCV_VER-mmdet$MMDET_VER"
 if [[ -n ${HCE_VENV:-} ]]; then VENV=$HCE_VENV; else VENV="$CACHE/venvs/$KEY"; fi
 STAMP="$VENV/.hce_det_stack"
-WANT="$KEY mmengine=$MMENGINE_VER tv=$TV_VER lvis=$LVIS_VER"
+WANT="$KEY mmengine=$MMENGINE_VER tv=$TV_VER lvis=$LVIS_VER tools=${TOOLS_PKGS// /,}"
 # this checkout: .venv -> the shared environment, and hce_det installed from here (editable)
 link_and_install_project() {
   if [[ -z ${HCE_VENV:-} ]]; then
@@ -90,7 +92,7 @@ fi
 
 log "installing mmcv (cached wheel), mmengine, mmdet"
 "${PIP[@]}" install "$wheel" "mmengine==$MMENGINE_VER" "numpy>=2" pycocotools pytest
-"${PIP[@]}" install "mmdet==$MMDET_VER" "lvis==$LVIS_VER"
+"${PIP[@]}" install "mmdet==$MMDET_VER" "lvis==$LVIS_VER" $TOOLS_PKGS
 link_and_install_project
 echo "$WANT" > "$STAMP"
 log "ready: $VENV ($WANT)"

@@ -22,7 +22,10 @@ def parse_args(argv=None):
     p.add_argument('checkpoint')
     p.add_argument('--work-dir')
     p.add_argument('--out', help='dump raw predictions to this .pkl file')
-    p.add_argument('--cfg-options', nargs='+', action=parse_cfg_options, default={})
+    p.add_argument('--cfg-options', nargs='+', action=parse_cfg_options, default={},
+                   help='override config keys, e.g. test_evaluator.out_json=per_class.json '
+                   '(reaches each evaluator of a list that takes it); an unknown top-level key '
+                   'is an error, +key=value adds one')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)

@@ -22,7 +22,8 @@ def parse_args(argv=None):
                    help='resume from CKPT, or from the latest checkpoint in work-dir if no path')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision')
     p.add_argument('--cfg-options', nargs='+', action=parse_cfg_options, default={},
-                   help='override config keys, e.g. train_cfg.max_iters=10')
+                   help='override config keys, e.g. train_cfg.max_iters=10; an unknown '
+                   'top-level key is an error (typo guard), +key=value adds one')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)

@@ -7,6 +7,7 @@ annotation file, the record and the fix -- or, with ``bad_box_policy='skip'``, d
 with a logged warning (never silently).
 """
 import json
+import math
 import os.path as osp
 from typing import List
 
@@ -19,6 +20,17 @@ from .synthetic import CLASSES, CONTEXT_CLASSES
 
 class DatasetError(ValueError):
     """A problem in the data on disk; the message names the file and the fix."""
+
+
+def _finite_number(v):
+    """``v`` (a number or a numeric string) as a finite float; ``None`` for anything else."""
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        return None
+    try:
+        f = float(v)
+    except ValueError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 @DATASETS.register_module()
@@ -42,6 +54,7 @@ class CheckedCocoDataset(CocoDataset):
         self.check_image_files = check_image_files
         self.box_tolerance = box_tolerance
         self.num_bad_boxes = 0
+        self.num_converted_strings, self.first_converted = 0, None
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------ loading
@@ -62,6 +75,10 @@ class CheckedCocoDataset(CocoDataset):
             raise DatasetError(f'annotation file {self.ann_file!r} lists no images; point '
                                'ann_file at a split with images (for domain adaptation: the '
                                'target-domain list must not be empty).')
+        if self.num_converted_strings:
+            print_log(f'{self.ann_file}: {self.num_converted_strings} annotations give bbox/area '
+                      f'values as strings (first: {self.first_converted}); converted to numbers',
+                      logger='current', level=30)
         if self.num_bad_boxes:
             print_log(f'{self.ann_file}: {self.num_bad_boxes} bad boxes handled with '
                       f"bad_box_policy={self.bad_box_policy!r}", logger='current', level=30)
@@ -93,7 +110,9 @@ class CheckedCocoDataset(CocoDataset):
         if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
             raise DatasetError(f"{where}: annotation id {ann.get('id')} has bbox {bbox!r}; "
                                'expected [x, y, w, h].')
-        x, y, w, h = map(float, bbox)
+        ann = self._numeric_fields(ann, where)
+        bbox = ann['bbox']
+        x, y, w, h = bbox
         W, H, tol = float(img['width']), float(img['height']), self.box_tolerance
         problem = None
         if not (w >= 1 and h >= 1):
@@ -115,6 +134,29 @@ class CheckedCocoDataset(CocoDataset):
                 return dict(ann, bbox=[x1, y1, x2 - x1, y2 - y1])
         print_log(msg + ' -> skipped', logger='current', level=30)
         return None
+
+    def _numeric_fields(self, ann: dict, where: str) -> dict:
+        """``bbox``/``area`` values given as numeric strings (``"12.5"``) become floats (counted,
+        logged once per file); a value that is not a finite number is a :class:`DatasetError`.
+        (mmdet's parser fails on strings 19 frames deep, naming neither file nor annotation.)"""
+        fixed = {}
+        for key in ('bbox', 'area'):
+            if key not in ann:
+                continue
+            vals = ann[key] if key == 'bbox' else [ann[key]]
+            nums = [_finite_number(v) for v in vals]
+            if None in nums:
+                raise DatasetError(
+                    f"{where}: annotation id {ann.get('id')} has {key} {ann[key]!r}: a value is "
+                    'not a finite number. Write numbers (bbox = [x, y, w, h] in pixels).')
+            if any(isinstance(v, str) for v in vals):
+                fixed[key] = nums if key == 'bbox' else nums[0]
+        if not fixed:
+            return ann
+        self.num_converted_strings += 1
+        self.first_converted = (self.first_converted
+                                or f"annotation id {ann.get('id')} {({k: ann[k] for k in fixed})}")
+        return dict(ann, **fixed)
 
     def filter_data(self) -> List[dict]:
         kept = super().filter_data()

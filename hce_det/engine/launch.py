@@ -1,8 +1,13 @@
 """Config -> Runner, shared by tools/train.py and tools/test.py.
 
-Adds to mmengine's own flow only what our stack needs: CLI overrides in mmdet's style, and a
-distributed path that also works on CPU-only machines (gloo), see :func:`init_cpu_distributed`.
+Adds to mmengine's own flow only what our stack needs: CLI overrides in mmdet's style (a typo'd
+new top-level key is an error, an evaluator option reaches the evaluators of a list, see
+:func:`check_cfg_options`), a class-count check for every config (:func:`add_class_count_check`),
+and a distributed path that also works on CPU-only machines (gloo), see
+:func:`init_cpu_distributed`.
 """
+import difflib
+import inspect
 import os
 import os.path as osp
 
@@ -11,6 +16,86 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 parse_cfg_options = DictAction
+
+CLASS_CHECK = 'ClassCountCheckHook'
+# top-level keys the Runner reads besides its __init__ arguments (all are valid overrides)
+_RUNNER_EXTRA_KEYS = {'model_wrapper_cfg', 'compile', 'find_unused_parameters', 'runner_type'}
+
+
+def _closest(key, keys) -> str:
+    close = difflib.get_close_matches(key, sorted(keys), n=3, cutoff=0.6)
+    return f' Closest existing keys: {", ".join(close)}.' if close else ''
+
+
+def _accepted_kwargs(cls) -> set:
+    """Keyword arguments ``cls(...)`` takes, following ``**kwargs`` up the MRO."""
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names - {'self'}
+
+
+def check_cfg_options(cfg: Config, cfg_options: dict) -> dict:
+    """Validate ``--cfg-options`` against ``cfg``; returns the options to merge.
+
+    * A key whose top level is neither in the config nor a Runner argument is a ``ValueError``
+      naming the closest existing keys (``trian_cfg.max_iters=5`` was silently ignored). Prefix a
+      deliberate new key with ``+`` (``+my_key=1``).
+    * ``<x>_evaluator.<arg>=v`` on a config whose evaluator is a list goes to each evaluator in
+      the list that takes ``arg`` (mmengine would index the list with ``arg`` and fail), so
+      ``test_evaluator.out_json=per_class.json`` works for one evaluator and for a list
+      (``configs/cr_da/README.md``). ``<x>_evaluator.<i>.<arg>`` still addresses one of them.
+    """
+    from mmdet.registry import METRICS
+    known = set(cfg.keys()) | set(inspect.signature(Runner.__init__).parameters) | \
+        _RUNNER_EXTRA_KEYS
+    out = {}
+    for key, value in cfg_options.items():
+        if key.startswith('+'):
+            out[key[1:]] = value
+            continue
+        top, _, rest = key.partition('.')
+        if top not in known:
+            raise ValueError(
+                f'--cfg-options {key}: the config has no key {top!r}, so the override would be '
+                f'ignored.{_closest(top, known)} If you mean to add a new key, write +{key}=...')
+        evaluators = cfg.get(top) if top.endswith('_evaluator') else None
+        field = rest.split('.')[0]
+        if not isinstance(evaluators, (list, tuple)) or not field or field.isdigit():
+            out[key] = value
+            continue
+
+        def takes(ev):
+            t = ev.get('type')
+            metric = t if isinstance(t, type) else METRICS.get(t)
+            return field in ev or (metric is not None and field in _accepted_kwargs(metric))
+        takers = [i for i, ev in enumerate(evaluators) if takes(ev)]
+        if not takers:
+            raise ValueError(f"--cfg-options {key}: none of the {top} list "
+                             f"({[ev.get('type') for ev in evaluators]}) takes {field!r}; "
+                             f'address one as {top}.<index>.{rest}=...')
+        out.update({f'{top}.{i}.{rest}': value for i in takers})
+    return out
+
+
+def add_class_count_check(cfg: Config) -> Config:
+    """Give every config :class:`~hce_det.engine.hooks.ClassCountCheckHook` (it replaces mmdet's
+    ``NumClassCheckHook`` where listed): most configs had no check, and a wrong ``num_classes``
+    trained to the end and failed in evaluation (issue 17)."""
+    def name(hook):
+        t = hook.get('type')
+        return t.split('.')[-1] if isinstance(t, str) else getattr(t, '__name__', None)
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(name(h) == CLASS_CHECK for h in hooks):
+        hooks = [h for h in hooks if name(h) != 'NumClassCheckHook'] + [dict(type=CLASS_CHECK)]
+    cfg.custom_hooks = hooks
+    return cfg
 
 
 def init_cpu_distributed(cfg: Config) -> None:
@@ -34,6 +119,8 @@ def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resum
     """Build an mmengine Runner from a config path with mmdet-style CLI semantics.
 
     ``cfg_hook(cfg)``, if given, may edit the loaded config before the Runner is built.
+    ``cfg_options`` are checked by :func:`check_cfg_options`; every config gets the class-count
+    check of :func:`add_class_count_check`.
     """
     import hce_det  # noqa: F401  registers modules and applies hce_det.compat
     if not osp.isfile(config):
@@ -41,9 +128,10 @@ def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resum
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        cfg.merge_from_dict(check_cfg_options(cfg, cfg_options))
     if cfg_hook is not None:
         cfg = cfg_hook(cfg) or cfg
+    add_class_count_check(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

@@ -85,6 +85,8 @@ def drop_sw_context(cfg):
 
 def ladder(args):
     from mmengine.runner import Runner
+
+    from hce_det.engine.runs import own_visualizer
     results = {}
     if osp.exists(args.out):
         with open(args.out) as f:
@@ -100,7 +102,7 @@ def ladder(args):
         wd = osp.join(args.work_dir, name.replace('.py', '').replace('#', '_'))
         cfg = load(name, args.data_root, wd, args.max_iters, args.seed)
         t0 = time.time()
-        runner = Runner.from_cfg(cfg)
+        runner = Runner.from_cfg(own_visualizer(cfg))  # its own vis_data/, see runs.py
         runner.train()
         train_s = time.time() - t0
         metrics = runner.val_loop.run()

@@ -18,6 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from hce_det.datasets.synthetic import CONTEXT_CLASSES  # noqa: E402
 from hce_det.engine.launch import build_runner, scale_schedule  # noqa: E402
+from hce_det.engine.runs import own_visualizer  # noqa: E402
 from hce_det.evaluation.summary import context_ap, per_class_ap  # noqa: E402
 
 SUFFIX = 'faster-rcnn_r18-thin_fpn_1k_synth-context.py'
@@ -40,7 +41,7 @@ def run(name, config, data_root, work_root, max_iters, seed):
             'randomness.seed': seed}
     t0 = time.time()
     runner = build_runner(config, work_dir=osp.join(work_root, name), cfg_options=opts,
-                          cfg_hook=lambda cfg: scale_schedule(cfg, max_iters))
+                          cfg_hook=lambda cfg: own_visualizer(scale_schedule(cfg, max_iters)))
     runner.train()
     metrics = runner.val()
     return dict(name=name, config=config, seconds=time.time() - t0,

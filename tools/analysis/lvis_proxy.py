@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from hce_det.engine.launch import build_runner  # noqa: E402
+from hce_det.engine.runs import own_visualizer  # noqa: E402
 
 SUFFIX = 'faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
 METHODS = ('softmax-ce', 'sigmoid-bce', 'gumbel', 'gumbel-droploss', 'apa', 'apa-droploss',
@@ -53,7 +54,7 @@ def run(method, data_root, work_root, max_iters, seed):
         opts['model.roi_head.bbox_head.loss_cls.ann_file'] = ann('lt_train')
     t0 = time.time()
     work_dir = osp.join(work_root, method)
-    runner = build_runner(config, work_dir=work_dir, cfg_options=opts)
+    runner = build_runner(config, work_dir=work_dir, cfg_options=opts, cfg_hook=own_visualizer)
     runner.train()  # IterBasedTrainLoop validates once, after the last iteration
     metrics = {k[len('val/'):]: v.current() for k, v in runner.message_hub.log_scalars.items()
                if k.startswith('val/lvis/')}

@@ -26,6 +26,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from hce_det.engine.launch import build_runner  # noqa: E402
+from hce_det.engine.runs import own_visualizer  # noqa: E402
 from hce_det.evaluation.summary import per_class_ap  # noqa: E402
 
 CFG = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
@@ -97,7 +98,7 @@ def run(name, data_root, work_root, max_iters, seed, groups, batch_size, init_fr
         opts['model.roi_head.bbox_head.rebalance_background'] = True
     t0 = time.time()
     runner = build_runner(CFG.format(method), work_dir=osp.join(work_root, name),
-                          cfg_options=opts)
+                          cfg_options=opts, cfg_hook=own_visualizer)
     runner.train()
     metrics = runner.val()
     row = dict(name=name, config=CFG.format(method), seconds=time.time() - t0,

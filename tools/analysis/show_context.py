@@ -2,10 +2,13 @@
 map of one class as a heat map (PNG).
 
     python tools/analysis/show_context.py CONFIG IMAGE --out ctx.png [--checkpoint CKPT]
-        [--cls boat] [--score-thr 0.3] [--topk 5]
+        [--cls boat] [--score-thr 0.3] [--topk 5] [--ann-file ANN.json | --ann-file none]
 
 ``CONFIG`` must use an HCE RoI head (``HCERoIHead`` / ``HCECascadeRoIHead``). Without
 ``--checkpoint`` the weights are random (useful only to check the script).
+Ground truth is drawn next to the detections (dashed, labelled ``gt <class>``), so a wrong
+detection no longer looks right: the boxes of IMAGE in ``--ann-file`` (COCO JSON; default the
+config's test annotations).
 """
 import argparse
 import os.path as osp
@@ -57,6 +60,54 @@ def prepare(cfg, model, image_path):
                                         data_samples=[data['data_samples']]), False)
 
 
+def default_ann_file(cfg):
+    """The COCO annotation file of ``cfg``'s test set (``data_root`` + ``ann_file``), or None."""
+    ds = cfg.test_dataloader.dataset
+    while 'ann_file' not in ds and 'dataset' in ds:  # wrappers
+        ds = ds.dataset
+    if not ds.get('ann_file'):
+        return None
+    return osp.join(ds.get('data_root') or '', ds.ann_file)
+
+
+def load_gt(ann_file, image_path):
+    """Ground-truth boxes (N x 4, xyxy, original pixels) and class names of ``image_path``.
+
+    The image is found by its ``file_name`` (a path suffix of ``image_path``, else the same
+    base name); an image that is not in ``ann_file`` has no boxes. Crowd boxes are skipped.
+    """
+    import json
+    with open(ann_file) as f:
+        coco = json.load(f)
+    path = osp.normpath(osp.abspath(image_path))
+    ims = [im for im in coco['images'] if path.endswith(osp.sep + osp.normpath(im['file_name']))]
+    if not ims:
+        ims = [im for im in coco['images']
+               if osp.basename(im['file_name']) == osp.basename(image_path)]
+    if len(ims) != 1:
+        return np.zeros((0, 4), np.float32), []
+    names = {c['id']: c['name'] for c in coco['categories']}
+    anns = [a for a in coco['annotations']
+            if a['image_id'] == ims[0]['id'] and not a.get('iscrowd', 0)]
+    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)],
+                     np.float32).reshape(-1, 4)
+    return boxes, [names[a['category_id']] for a in anns]
+
+
+def draw_gt(ax, boxes, names, color='magenta'):
+    """Draw ground-truth boxes on matplotlib axes ``ax``: dashed outlines, each labelled
+    ``gt <class>`` under its bottom-left corner. Returns the added artists."""
+    import matplotlib.pyplot as plt
+    artists = []
+    for (x1, y1, x2, y2), name in zip(np.asarray(boxes).tolist(), names):
+        artists.append(ax.add_patch(plt.Rectangle(
+            (x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color, linewidth=1.5,
+            linestyle=(0, (4, 2)))))
+        artists.append(ax.text(x1, y2, f'gt {name}', color='white', fontsize=7, va='top',
+                               bbox=dict(facecolor=color, alpha=0.7, pad=1, linewidth=0)))
+    return artists
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
@@ -67,6 +118,8 @@ def main(argv=None):
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--topk', type=int, default=5)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--ann-file', help="COCO JSON with IMAGE's ground truth (default: the "
+                   "config's test annotations; 'none': draw no ground truth)")
     args = p.parse_args(argv)
 
     import matplotlib
@@ -114,6 +167,17 @@ def main(argv=None):
         axes[0].add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color='lime'))
         axes[0].text(x1, y1, f'{classes[int(lab)]} {float(sc):.2f}', color='black', fontsize=7,
                      bbox=dict(facecolor='lime', alpha=0.7, pad=1))
+    # ground truth on top of the detections
+    ann_file = default_ann_file(cfg) if args.ann_file is None else args.ann_file
+    if ann_file and ann_file.lower() != 'none':
+        if osp.isfile(ann_file):
+            gt_boxes, gt_names = load_gt(ann_file, args.image)
+            sx, sy = meta.get('scale_factor', (1.0, 1.0))  # detections: resized image
+            draw_gt(axes[0], gt_boxes * np.array([sx, sy, sx, sy], np.float32), gt_names)
+            if not gt_names:
+                print(f'{args.image}: no ground truth in {ann_file}')
+        else:
+            print(f'no ground truth drawn: {ann_file} does not exist')
     top = torch.topk(scores, min(args.topk, len(scores)))
     axes[0].set_title('image-level: ' + ', '.join(
         f'{classes[int(i)]} {float(s):.2f}' for s, i in zip(top.values, top.indices)), fontsize=8)

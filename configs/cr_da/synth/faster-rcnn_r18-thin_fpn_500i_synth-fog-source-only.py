@@ -7,7 +7,7 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         type={{_base_.dataset_type}}, data_root={{_base_.data_root}}, ann_file=train_ann,
         data_prefix=dict(img=''), filter_cfg=dict(filter_empty_gt=True, min_size=4),

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ...compat import load_from_local
 from .base import RecognitionBBoxHead, kl_to_target, weighted_ce
 
 
@@ -64,7 +65,7 @@ class DiVEBBoxHead(RecognitionBBoxHead):
         if not osp.isfile(ckpt):
             raise FileNotFoundError(f'DiVE teacher checkpoint {ckpt!r} does not exist '
                                     '(bbox_head.teacher.checkpoint)')
-        state = torch.load(ckpt, map_location='cpu', weights_only=True)  # safe loader (hce_det.compat)
+        state = load_from_local(ckpt, map_location='cpu')  # safe loader, explained refusals
         state = state.get('state_dict', state)
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if not sub:
