@@ -15,7 +15,8 @@ def tiny_data(tmp_path_factory):
     from hce_det.datasets.synthetic import SuiteSpec, generate_suite
     root = str(tmp_path_factory.mktemp('hce_synth'))
     generate_suite(root, SuiteSpec(context_train=24, context_val=12, lt_train=40, lt_val=12,
-                                   fog_train=16, fog_val=12, seed=123))
+                                   fog_train=16, fog_val=12, fog_target_val=12,
+                                   context_cooc_train=24, context_cooc_val=12, seed=123))
     return root + '/'
 
 

@@ -118,3 +118,91 @@ def test_val_splits_carry_training_frequencies(tiny_data):
         t, v = cats(train), cats(val)
         assert [(c['frequency'], c['image_count']) for c in t] == \
             [(c['frequency'], c['image_count']) for c in v]
+
+
+# ------------------------------------------------------------- headroom (co-occurrence) split
+def _cooc_spec(n=60, **kw):
+    from hce_det.datasets.synthetic import COOC
+    return SplitSpec('context_cooc_train', n, seed=5, **{**COOC, **kw})
+
+
+def test_cooccurrence_split_is_deterministic(tmp_path):
+    a = generate_split(_cooc_spec(8), str(tmp_path / 'a'))
+    b = generate_split(_cooc_spec(8), str(tmp_path / 'b'))
+    assert _digest(tmp_path / 'a', a) == _digest(tmp_path / 'b', b)
+    img3, _, obj3 = render_image(_cooc_spec(3), 2, class_weights(1.0))
+    img9, _, obj9 = render_image(_cooc_spec(9), 2, class_weights(1.0))
+    np.testing.assert_array_equal(img3, img9)
+    assert obj3 == obj9
+
+
+def test_cooccurrence_cue_is_absent_from_the_neighbourhood():
+    """Every context object's pad keeps ``cue_gap`` px from every companion's pad, companions
+    name the scene (disjoint sets), and the background is one texture for both scenes."""
+    from hce_det.datasets.synthetic import COMPANIONS, CONTEXT_CLASSES
+    spec = _cooc_spec(120)
+    gap = spec.cue_gap * spec.img_size
+    w = class_weights(1.0)
+    ring = {'water': [], 'road': []}
+    n_twins = 0
+    for i in range(spec.num_images):
+        img, scene, objs = render_image(spec, i, w)
+        twins = [b for c, b in objs if c in CONTEXT_CLASSES]
+        comps = [(c, b) for c, b in objs if c not in CONTEXT_CLASSES]
+        assert comps, 'every image names its scene by at least one companion'
+        assert all(c in COMPANIONS[scene] for c, _ in comps)
+        assert all(CLASS_SCENE[c] == scene for c, _ in objs if c in CONTEXT_CLASSES)
+        for x, y, bw, bh in twins:
+            n_twins += 1
+            # the twin's neighbourhood: its pad (1.5x box) grown by the gap; no companion
+            # pixel (its whole pad) may fall inside it
+            pw, ph = int(bw * spec.pad_ratio), int(bh * spec.pad_ratio)
+            px, py = x - (pw - bw) // 2, y - (ph - bh) // 2
+            for _, (cx, cy, cw, ch) in comps:
+                cpw, cph = int(cw * spec.pad_ratio), int(ch * spec.pad_ratio)
+                cpx, cpy = cx - (cpw - cw) // 2, cy - (cph - ch) // 2
+                dx = max(px, cpx) - min(px + pw, cpx + cpw)
+                dy = max(py, cpy) - min(py + ph, cpy + cph)
+                assert max(dx, dy) >= gap - 1, (i, (x, y, bw, bh), (cx, cy, cw, ch))
+        # background statistics far from any object: the same for both scenes
+        mask = np.ones(img.shape[:2], bool)
+        for _, (x, y, bw, bh) in objs:
+            m = int(max(bw, bh))
+            mask[max(0, y - m):y + bh + m, max(0, x - m):x + bw + m] = False
+        if mask.sum() > 200:
+            ring[scene].append(img[mask].mean(0))
+    assert n_twins > 100
+    water, road = np.array(ring['water']), np.array(ring['road'])
+    assert len(water) > 5 and len(road) > 5
+    # mean background colour differs by far less than its spread between images
+    assert np.abs(water.mean(0) - road.mean(0)).max() < 0.5 * np.concatenate([water, road]).std(0).max() + 2
+
+
+def test_suite_val_splits_can_measure(tmp_path):
+    """The default suite's val splits hold >= 150 instances of each context class (both context
+    splits), >= 100 of each rare class in lt_val, >= 100 of each class in fog_target_val."""
+    from hce_det.datasets.synthetic import CONTEXT_CLASSES, SuiteSpec
+    specs = SuiteSpec().build()
+
+    def counts(split, train_cats=None):
+        data = generate_split(specs[split], str(tmp_path), write_images=False,
+                              train_categories=train_cats)
+        names = {c['id']: c['name'] for c in data['categories']}
+        out = {n: 0 for n in CLASSES}
+        for a in data['annotations']:
+            out[names[a['category_id']]] += 1
+        return out, data
+    for split in ('context_val', 'context_cooc_val'):
+        n, _ = counts(split)
+        assert min(n[c] for c in CONTEXT_CLASSES) >= 150, (split, n)
+    _, train = counts('lt_train')
+    n, data = counts('lt_val', train['categories'])
+    rare = [c['name'] for c in data['categories'] if c['frequency'] == 'r']
+    assert rare and min(n[c] for c in rare) >= 100, (rare, n)
+    n, _ = counts('fog_target_val')
+    assert min(n.values()) >= 100, n
+
+
+def test_unknown_context_cue_is_refused():
+    with pytest.raises(ValueError, match='context_cue'):
+        render_image(SplitSpec('x', 1, context_cue='smell'), 0, class_weights(1.0))

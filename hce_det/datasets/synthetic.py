@@ -5,7 +5,13 @@ Three phenomena the package targets are built in, each behind a knob:
 * **Context-dependent classes** -- pairs of classes drawn pixel-identically (same shape, same
   colour distribution, same neutral pad around the object) that differ only by the scene they
   appear in: ``boat``/``car`` and ``buoy``/``cone`` share a shape; the first of each pair lives on
-  *water*, the second on *road*. Only context beyond the object's pad tells them apart.
+  *water*, the second on *road*. Only context beyond the object's pad tells them apart. Two cues:
+  ``context_cue='scene'`` (the ``context`` splits): the whole background is water or road, so
+  any receptive field larger than the pad sees it (the do-no-harm check);
+  ``context_cue='cooccur'`` (the ``context_cooc`` splits): one plain background for every image,
+  and the scene is told only by *which other classes* are in the image (``COMPANIONS``), each
+  placed at least ``cue_gap`` away from every twin's pad -- the cue is absent from an object's
+  neighbourhood by construction (the headroom split).
 * **Long-tailed frequencies** -- per-class sampling weights ``r**(-rank/(C-1))`` for an imbalance
   ratio ``r``, plus LVIS fields (``frequency`` r/c/f from training image counts,
   ``image_count``, ``instance_count``, ``neg_category_ids``, ``not_exhaustive_category_ids``).
@@ -38,6 +44,11 @@ CLASS_SCENE = dict(boat='water', car='road', buoy='water', cone='road')
 #: The classes whose identity is given by the scene only.
 CONTEXT_CLASSES: Tuple[str, ...] = tuple(CLASS_SCENE)
 SCENES: Tuple[str, ...] = ('water', 'road', 'field')
+#: Co-occurrence cue (``context_cue='cooccur'``): the context-free classes that accompany the
+#: context classes of each scene; the two sets are disjoint, so they name the scene.
+COMPANIONS = dict(water=('disc', 'ring', 'star'), road=('square', 'cross', 'diamond'))
+#: Each context class's twin (same shape, other scene).
+TWINS = dict(boat='car', car='boat', buoy='cone', cone='buoy')
 #: Rank order for long-tailed sampling (most to least frequent), fixed so that every frequency
 #: group holds context-dependent and context-free classes alike.
 LONG_TAIL_ORDER: Tuple[str, ...] = ('disc', 'car', 'square', 'boat', 'star', 'cone', 'diamond',
@@ -64,6 +75,12 @@ class SplitSpec:
     # Context classes live in one scene of three; this weight factor (solved from
     # a/(2a+6) = 2/(2a+6) + 1/6) gives them the same expected frequency as context-free classes.
     context_boost: float = 4.5
+    context_cue: str = 'scene'        # 'scene' | 'cooccur' (see the module docstring)
+    cue_gap: float = 0.12             # cooccur: min. gap, fraction of img_size, twin pad <-> companion pad
+
+
+#: The headroom split's settings: smaller objects, so that companions fit beyond ``cue_gap``.
+COOC = dict(context_cue='cooccur', min_size=0.10, max_size=0.20)
 
 
 @dataclass
@@ -72,12 +89,17 @@ class SuiteSpec:
     img_size: int = 128
     seed: int = 0
     context_train: int = 480
-    context_val: int = 120
+    # validation sizes give >= 150 instances of each context class, >= 100 of each rare class in
+    # lt_val and of each class in fog_target_val (counted by tests/test_datasets_synthetic.py)
+    context_val: int = 840
+    context_cooc_train: int = 480
+    context_cooc_val: int = 480
     lt_train: int = 600
-    lt_val: int = 160
+    lt_val: int = 480
     lt_imbalance: float = 100.0
     fog_train: int = 400
     fog_val: int = 120
+    fog_target_val: int = 520
     fog_beta: float = 0.02
     splits: Dict[str, SplitSpec] = field(default_factory=dict)
 
@@ -93,7 +115,9 @@ class SuiteSpec:
             SplitSpec('fog_source_train', self.fog_train, k, s + 4),
             SplitSpec('fog_source_val', self.fog_val, k, s + 5),
             SplitSpec('fog_target_train', self.fog_train, k, s + 6, fog_beta=self.fog_beta),
-            SplitSpec('fog_target_val', self.fog_val, k, s + 7, fog_beta=self.fog_beta),
+            SplitSpec('fog_target_val', self.fog_target_val, k, s + 7, fog_beta=self.fog_beta),
+            SplitSpec('context_cooc_train', self.context_cooc_train, k, s + 8, **COOC),
+            SplitSpec('context_cooc_val', self.context_cooc_val, k, s + 9, **COOC),
         ]
         return {sp.name: sp for sp in specs}
 
@@ -117,7 +141,7 @@ def _rng(seed: int, split: str, index: int) -> np.random.Generator:
 
 # ----------------------------------------------------------------------------- rendering
 def _scene(rng: np.random.Generator, kind: str, size: int) -> np.ndarray:
-    """Scene texture (uint8 BGR). Water: blue waves; road: grey with lane marks; field: green."""
+    """Scene texture (uint8 BGR). Water: blue waves; road: grey, lane marks; field: green; plain."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     noise = rng.normal(0, 6, (size, size, 1)).astype(np.float32)
     if kind == 'water':
@@ -133,9 +157,14 @@ def _scene(rng: np.random.Generator, kind: str, size: int) -> np.ndarray:
         for y in rng.choice(np.arange(period, size - period), size=2, replace=False):
             on = (xx[0] // period) % 2 == 0
             img[int(y):int(y) + max(2, size // 48), on] = (40, 200, 230)
-    else:
+    elif kind == 'field':
         base = np.array([60, 150, 70], np.float32) + rng.uniform(-15, 15, 3)
         img = base + noise * 2
+    elif kind == 'plain':  # the co-occurrence split's one background: no scene cue at all
+        base = np.array([95, 120, 135], np.float32) + rng.uniform(-10, 10, 1)
+        img = base + noise * 2
+    else:
+        raise KeyError(f'unknown scene {kind!r}')
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -199,41 +228,106 @@ def _overlaps(box, boxes, thr=0.05) -> bool:
     return False
 
 
+def _gap(a, b) -> float:
+    """Chebyshev gap (pixels) between two xywh rectangles; 0 when they touch or overlap."""
+    dx = max(a[0], b[0]) - min(a[0] + a[2], b[0] + b[2])
+    dy = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+    return float(max(dx, dy, 0))
+
+
+def _place(rng, spec: SplitSpec, pads, far_from=(), gap: float = 0.0):
+    """Draw an object box and its neutral pad that overlaps no pad in ``pads`` and keeps ``gap``
+    pixels from every pad in ``far_from``. Returns ((x, y, w, h), pad) or None after 20 tries."""
+    S = spec.img_size
+    for _attempt in range(20):
+        s = rng.uniform(spec.min_size, spec.max_size) * S
+        w = int(round(s * rng.uniform(0.8, 1.25)))
+        h = int(round(s * rng.uniform(0.8, 1.25)))
+        pw, ph = int(w * spec.pad_ratio), int(h * spec.pad_ratio)
+        if pw >= S or ph >= S:
+            continue
+        pad = (int(rng.integers(0, S - pw)), int(rng.integers(0, S - ph)), pw, ph)
+        if not _overlaps(pad, pads) and all(_gap(pad, f) >= gap for f in far_from):
+            return (pad[0] + (pw - w) // 2, pad[1] + (ph - h) // 2, w, h), pad
+    return None
+
+
+def _draw(rng, img: np.ndarray, cls: str, box, pad) -> None:
+    """Neutral pad (identical local surroundings for every class), then the class's shape."""
+    px, py, pw, ph = pad
+    x, y, w, h = box
+    cv2.rectangle(img, (px, py), (px + pw - 1, py + ph - 1), (128, 128, 128), -1)
+    color = cv2.cvtColor(np.uint8([[[rng.integers(0, 180), rng.integers(150, 256),
+                                     rng.integers(130, 256)]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    mask = _shape_mask(CLASS_SHAPE[cls], w, h).astype(bool)
+    img[y:y + h, x:x + w][mask] = color
+
+
+def _pick(rng, classes: Sequence[str], weights: Dict[str, float], boost: float = 1.0) -> str:
+    p = np.array([weights[c] * (boost if c in CLASS_SCENE else 1.0) for c in classes])
+    return classes[rng.choice(len(classes), p=p / p.sum())]
+
+
 def render_image(spec: SplitSpec, index: int, weights: Dict[str, float]):
-    """Render image ``index`` of a split. Returns (BGR uint8 image, scene, [(class, xywh), ...])."""
+    """Render image ``index`` of a split. Returns (BGR uint8 image, scene, [(class, xywh), ...]).
+
+    ``scene`` is the scene that decides the context classes: the background's kind for
+    ``context_cue='scene'``, the latent scene named by the companions for ``'cooccur'``.
+    """
+    if spec.context_cue == 'cooccur':
+        return _render_cooccur(spec, index, weights)
+    if spec.context_cue != 'scene':
+        raise ValueError(f"context_cue must be 'scene' or 'cooccur', got {spec.context_cue!r}")
     rng = _rng(spec.seed, spec.name, index)
     S = spec.img_size
     scene = SCENES[rng.integers(len(SCENES))]
     img = _scene(rng, scene, S)
     allowed = [c for c in CLASSES if CLASS_SCENE.get(c, scene) == scene]
-    p = np.array([weights[c] * (spec.context_boost if c in CLASS_SCENE else 1.0)
-                  for c in allowed])
     n_obj = int(rng.integers(1, spec.max_objects + 1))
     objects: List[Tuple[str, Tuple[int, int, int, int]]] = []
     pads: List[Tuple[int, int, int, int]] = []
     for _ in range(n_obj):
-        cls = allowed[rng.choice(len(allowed), p=p / p.sum())]
-        for _attempt in range(20):
-            s = rng.uniform(spec.min_size, spec.max_size) * S
-            w = int(round(s * rng.uniform(0.8, 1.25)))
-            h = int(round(s * rng.uniform(0.8, 1.25)))
-            pw, ph = int(w * spec.pad_ratio), int(h * spec.pad_ratio)
-            if pw >= S or ph >= S:
-                continue
-            px, py = int(rng.integers(0, S - pw)), int(rng.integers(0, S - ph))
-            if not _overlaps((px, py, pw, ph), pads):
-                break
-        else:
+        cls = _pick(rng, allowed, weights, spec.context_boost)
+        placed = _place(rng, spec, pads)
+        if placed is None:
             continue
-        pads.append((px, py, pw, ph))
-        x, y = px + (pw - w) // 2, py + (ph - h) // 2
-        # neutral pad: identical local surroundings for every class
-        cv2.rectangle(img, (px, py), (px + pw - 1, py + ph - 1), (128, 128, 128), -1)
-        color = cv2.cvtColor(np.uint8([[[rng.integers(0, 180), rng.integers(150, 256),
-                                         rng.integers(130, 256)]]]), cv2.COLOR_HSV2BGR)[0, 0]
-        mask = _shape_mask(CLASS_SHAPE[cls], w, h).astype(bool)
-        img[y:y + h, x:x + w][mask] = color
-        objects.append((cls, (x, y, w, h)))
+        box, pad = placed
+        pads.append(pad)
+        _draw(rng, img, cls, box, pad)
+        objects.append((cls, box))
+    if spec.fog_beta > 0:
+        img = apply_fog(img, _depth(S, spec.depth_range), spec.fog_beta, spec.atmospheric_light)
+    return img, scene, objects
+
+
+def _render_cooccur(spec: SplitSpec, index: int, weights: Dict[str, float]):
+    """Headroom split: plain background for every image; 1-2 companions of the latent scene
+    (``COMPANIONS``) first, then 1-2 context objects whose pads keep ``cue_gap * img_size``
+    pixels from every companion's pad. Only co-occurrence beyond that gap names the scene."""
+    rng = _rng(spec.seed, spec.name, index)
+    S = spec.img_size
+    scene = ('water', 'road')[rng.integers(2)]
+    img = _scene(rng, 'plain', S)
+    twins = [c for c in CONTEXT_CLASSES if CLASS_SCENE[c] == scene]
+    objects: List[Tuple[str, Tuple[int, int, int, int]]] = []
+    pads: List[Tuple[int, int, int, int]] = []
+    companion_pads: List[Tuple[int, int, int, int]] = []
+    for kind, n in (('companion', int(rng.integers(1, 3))), ('twin', int(rng.integers(1, 3)))):
+        for _ in range(n):
+            if kind == 'companion':
+                cls = _pick(rng, COMPANIONS[scene], weights)
+                placed = _place(rng, spec, pads)
+            else:
+                cls = _pick(rng, twins, weights)
+                placed = _place(rng, spec, pads, companion_pads, spec.cue_gap * S)
+            if placed is None:
+                continue
+            box, pad = placed
+            pads.append(pad)
+            if kind == 'companion':
+                companion_pads.append(pad)
+            _draw(rng, img, cls, box, pad)
+            objects.append((cls, box))
     if spec.fog_beta > 0:
         img = apply_fog(img, _depth(S, spec.depth_range), spec.fog_beta, spec.atmospheric_light)
     return img, scene, objects
