@@ -116,3 +116,19 @@ def test_class_count_check_names_every_cascade_stage(load_cfg):
     assert {'roi_head.bbox_head.0', 'roi_head.bbox_head.1', 'roi_head.bbox_head.2',
             'roi_head.context_embedding'} <= set(names)
     assert not any('rpn' in n for n in names)
+
+
+def test_shutdown_distributed_leaves_the_group_and_is_a_no_op_without_one(tmp_path):
+    import torch.distributed as dist
+
+    from hce_det.engine.launch import shutdown_distributed
+    shutdown_distributed()                       # no group: nothing to do, no error
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
+                            world_size=1)
+    try:
+        assert dist.is_initialized()
+        shutdown_distributed()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

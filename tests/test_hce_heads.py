@@ -233,3 +233,88 @@ def test_runner_trains_and_evaluates_hce_demo(load_cfg, tiny_data, tmp_path):
     runner.train()
     metrics = runner.val()
     assert 'coco/bbox_mAP' in metrics
+
+
+# ----------------------------------------------------------- options that start HCE as vanilla
+VANILLA_SYNTH = 'configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py'
+IDENTITY = dict(context_roi=dict(early_fusion='sum', gate='zero'),
+                late_fusion=dict(fusion='logit_sum'))
+
+
+def test_zero_gate_and_trained_fusion_give_exactly_vanillas_outputs(load_cfg, synth_model_cfg):
+    """With the zero gate and zero-initialised trained late fusion, an HCE detector loaded with
+    a vanilla detector's weights predicts exactly what the vanilla detector predicts, and its
+    detection losses are vanilla's (train mode)."""
+    vanilla = _build(load_cfg(VANILLA_SYNTH).model).eval()
+    hce = _build(synth_model_cfg, **IDENTITY).eval()
+    missing, unexpected = hce.load_state_dict(vanilla.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith('roi_head.context') for k in missing)
+    batch = _batch(vanilla)
+    with torch.no_grad():
+        a = vanilla.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
+        b = hce.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x.pred_instances.bboxes, y.pred_instances.bboxes, rtol=0, atol=0)
+        torch.testing.assert_close(x.pred_instances.scores, y.pred_instances.scores, rtol=0, atol=0)
+    vanilla.train(), hce.train()
+    torch.manual_seed(1)
+    la = vanilla.loss(batch['inputs'], copy.deepcopy(batch['data_samples']))
+    torch.manual_seed(1)
+    lb = hce.loss(batch['inputs'], copy.deepcopy(batch['data_samples']))
+    for k in ('loss_rpn_cls', 'loss_cls', 'loss_bbox'):
+        va = sum(la[k]) if isinstance(la[k], list) else la[k]
+        vb = sum(lb[k]) if isinstance(lb[k], list) else lb[k]
+        torch.testing.assert_close(va, vb, rtol=0, atol=0, msg=k)
+    # the gate and the context classifier still learn from the detection loss
+    hce.zero_grad()
+    lb['loss_cls'].backward()
+    assert hce.roi_head.context_roi[0].gate.grad.abs().sum() > 0
+    assert hce.roi_head.context_cls[0].fc_cls.weight.grad.abs().sum() > 0
+    # negative control: without the gate the same weights give other scores
+    plain = _build(synth_model_cfg, late_fusion=dict(fusion='logit_sum')).eval()
+    plain.load_state_dict(vanilla.state_dict(), strict=False)
+    with torch.no_grad():
+        c = plain.predict(batch['inputs'], copy.deepcopy(batch['data_samples']))
+    assert any(x.pred_instances.scores.shape != y.pred_instances.scores.shape
+               or not torch.equal(x.pred_instances.scores, y.pred_instances.scores)
+               for x, y in zip(a, c))
+
+
+def test_trained_late_fusion_loss_is_ce_of_summed_logits():
+    from hce_det.models.hce import ContextClassifier
+    torch.manual_seed(0)
+    clf = ContextClassifier(in_channels=4, num_classes=3, fusion='logit_sum', pool='flatten',
+                            roi_size=2)
+    clf.init_weights()
+    assert clf.fc_cls.weight.abs().sum() == 0            # starts as the detector alone
+    torch.nn.init.normal_(clf.fc_cls.weight)            # a trained state
+    x_ctx = torch.randn(5, 4, 2, 2)
+    det = torch.randn(5, 4)
+    labels = torch.tensor([0, 1, 2, 3, 1])
+    fused = clf.train_scores(det, x_ctx)
+    h = clf.fcs(x_ctx.flatten(1))                          # flatten: 4*2*2 inputs
+    assert clf.fcs[0].in_features == 16
+    hand = det + h @ clf.fc_cls.weight.T + clf.fc_cls.bias
+    torch.testing.assert_close(fused, hand)
+    ce = -torch.log_softmax(hand, -1)[torch.arange(5), labels].mean()
+    torch.testing.assert_close(torch.nn.functional.cross_entropy(fused, labels), ce)
+    torch.testing.assert_close(clf.test_scores(det, x_ctx), hand)   # same rule at test time
+
+
+def test_gate_needs_sum_fusion():
+    from hce_det.models.hce import HierarchicalContextRoI
+    with pytest.raises(ValueError, match="early_fusion='sum'"):
+        HierarchicalContextRoI(8, 8, 8.0, early_fusion='concat', gate='zero')
+    with pytest.raises(ValueError, match='gate'):
+        HierarchicalContextRoI(8, 8, 8.0, gate='one')
+
+
+def test_detached_embedding_input_keeps_its_losses_off_the_backbone(synth_model_cfg):
+    model = _build(synth_model_cfg, context_embedding=dict(in_levels=[1], detach_input=True))
+    batch = _batch(model)
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    model.zero_grad()
+    (losses['loss_img_cls'] + losses['loss_ctx_cls']).backward()
+    assert model.backbone.conv1.weight.grad is None or \
+        model.backbone.conv1.weight.grad.abs().sum() == 0
+    assert model.roi_head.context_embedding.cat_conv.weight.grad.abs().sum() > 0

@@ -154,7 +154,8 @@ rank, world = dist.get_rank(), dist.get_world_size()
 args = json.load(open({args!r}))
 stats = _stats_after_one_call(args['loss_cfg'], args['extra'], args['buffers'], rank, world)
 torch.save(stats, os.path.join({out!r}, f'stats{{rank}}.pt'))
-dist.destroy_process_group()
+from hce_det.engine.launch import shutdown_distributed
+shutdown_distributed()
 """
 
 

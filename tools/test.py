@@ -13,7 +13,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from hce_det.engine.launch import build_runner, parse_cfg_options  # noqa: E402
+from hce_det.engine.launch import (build_runner, parse_cfg_options,  # noqa: E402
+                                   shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -39,7 +40,9 @@ def main(argv=None):
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
     runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                           launcher=args.launcher, load_from=args.checkpoint, out=args.out)
-    return runner.test()
+    metrics = runner.test()
+    shutdown_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

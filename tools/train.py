@@ -10,7 +10,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from hce_det.engine.launch import build_runner, parse_cfg_options  # noqa: E402
+from hce_det.engine.launch import (build_runner, parse_cfg_options,  # noqa: E402
+                                   shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -36,6 +37,7 @@ def main(argv=None):
     runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                           launcher=args.launcher, resume=args.resume, amp=args.amp)
     runner.train()
+    shutdown_distributed()
     return runner
 
 

@@ -114,6 +114,22 @@ def init_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def shutdown_distributed() -> None:
+    """Leave the process group the same way on every rank, while the interpreter is alive.
+
+    A barrier first, so that no rank shuts its gloo pairs down while a peer still has a
+    collective or an acknowledgement in flight; then ``destroy_process_group``. A process that
+    exits with its group alive leaves the gloo work objects to interpreter finalization, where
+    freeing their tensors may abort the process (SIGABRT, pytorch/pytorch#179291). mmengine's
+    Runner never destroys the group, so tools/train.py and tools/test.py call this at the end.
+    No-op outside a process group.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resume=None,
                  amp=False, load_from=None, out=None, cfg_hook=None):
     """Build an mmengine Runner from a config path with mmdet-style CLI semantics.

@@ -1,4 +1,4 @@
-"""Several Runners in one process (tools/demo.py, tools/analysis/*_proxy.py).
+"""Several Runners in one process (tools/demo.py, tools/analysis/compare.py).
 
 mmengine builds a Runner's visualizer with ``Visualizer.get_instance(name, ...)``, which returns
 the instance already registered under that name and ignores the new arguments. mmdet's

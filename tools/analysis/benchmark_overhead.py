@@ -1,7 +1,11 @@
-"""Overhead of config B over config A: parameters, inference time and training-step time.
+"""Overhead of config B over config A: parameters, inference time and training-step time;
+``da``: training-step overhead of the CR-DA variants over plain Faster R-CNN.
 
     python tools/analysis/benchmark_overhead.py CONFIG_A CONFIG_B [--size 512 512] [--batch 1]
         [--repeats 10] [--warmup 2] [--device cpu|cuda] [--threads 1] [--no-train]
+    OMP_NUM_THREADS=1 python tools/analysis/benchmark_overhead.py da [--iters 20] [--warmup 3]
+        [--variants DA-Faster SW-Faster ...] [--data-root DIR] [--device cpu] [--threads 1]
+        [--out da_timing.json]
 
 CONFIG_A/B: paths or mmdet::... names (mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py).
 
@@ -9,8 +13,21 @@ Both models are built from their configs with random weights (no checkpoint, pre
 backbones off) and run on the *same* random image batch. Timings are interleaved (A, B, B, A,
 ...) so slow drift of a shared machine hits both; we print the median of the repeats and the
 ratio B/A.
+
+``da`` builds the ``cr_da`` ladder's variants (``tools/analysis/ladders.py``: same configs and
+edits, e.g. ``SW-Faster+ICR+CCR-no-context``) on the built-in fog split (``--data-root``,
+default: the data ``compare.py`` uses for data seed 0) and times whole ``train_step`` calls
+(data preprocessor, losses, backward, optimizer step) on batches fetched beforehand, so data
+loading is excluded. Every DA variant sees 2 source + 2 target images per step; the two plain
+Faster R-CNN baselines (``source-only``) see 2 (same labelled images) and 4 source images (same
+images through the network). Settings run round-robin, one step each per round with the start
+rotating, and every ratio is the median over rounds of the per-round ratio to the baseline.
 """
 import argparse
+import copy
+import itertools
+import json
+import os
 import os.path as osp
 import statistics
 import sys
@@ -18,20 +35,29 @@ import time
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+def load_cfg(path):
+    import hce_det  # noqa: F401
+    from mmengine.config import Config
+    if '::' in path:  # e.g. mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py
+        from mmengine.hub import get_config
+        return get_config(path)
+    return Config.fromfile(path)
 
 
 def build(path, device):
+    return build_model(load_cfg(path), device)
+
+
+def build_model(cfg, device):
+    """The model of a config with random weights (seed 0), on ``device``."""
     import hce_det  # noqa: F401
-    from mmengine.config import Config
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    if '::' in path:  # e.g. mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py
-        from mmengine.hub import get_config
-        cfg = get_config(path)
-    else:
-        cfg = Config.fromfile(path)
     cfg.model.backbone.init_cfg = None  # no download: random weights are enough for timing
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -81,20 +107,142 @@ def time_train(model, batch, device, opt, seed):
     return time.perf_counter() - t
 
 
-def interleaved(fn_a, fn_b, warmup, repeats):
+def round_robin(fns, warmup, repeats):
+    """Time every ``fn(r)`` (returns seconds) once per round, ``warmup`` untimed rounds with
+    ``r = 0`` first; round ``r`` starts at ``fns[r % n]`` and goes round (two settings: A B,
+    B A, A B, ...), so drift and the position in the round hit every setting alike. Returns
+    the times of each fn, one per round."""
+    n = len(fns)
     for _ in range(warmup):
-        fn_a(0), fn_b(0)
-    ta, tb = [], []
+        for fn in fns:
+            fn(0)
+    times = [[] for _ in fns]
     for r in range(repeats):
-        if r % 2 == 0:
-            ta.append(fn_a(r + 1)), tb.append(fn_b(r + 1))
-        else:
-            tb.append(fn_b(r + 1)), ta.append(fn_a(r + 1))
+        for i in [(r + k) % n for k in range(n)]:
+            times[i].append(fns[i](r + 1))
+    return times
+
+
+def interleaved(fn_a, fn_b, warmup, repeats):
+    ta, tb = round_robin([fn_a, fn_b], warmup, repeats)
     return statistics.median(ta), statistics.median(tb)
 
 
+def time_train_step(model, batch, device, optim_wrapper, seed):
+    """Seconds of one ``model.train_step`` (data preprocessor included) on a copy of ``batch``
+    (the copy is made before the clock starts)."""
+    batch = copy.deepcopy(batch)
+    model.train()
+    torch.manual_seed(seed)  # same proposal sampling for every setting in a round
+    sync(device)
+    t = time.perf_counter()
+    model.train_step(batch, optim_wrapper)
+    sync(device)
+    return time.perf_counter() - t
+
+
+# ---------------------------------------------------------------------------- da mode
+# (label, cr_da ladder variant, images per step); the first two are the baselines
+DA_BASELINES = (('plain Faster R-CNN, 2 source img', 'source-only', 2),
+                ('plain Faster R-CNN, 4 source img', 'source-only', 4))
+DA_VARIANTS = ('two-domain-BN-control', 'DA-Faster', 'DA-Faster+ICR+CCR', 'SW-Faster',
+               'SW-Faster+ICR+CCR', 'SW-Faster+ICR+CCR-no-context')
+
+
+def da_setting(name, batch, data_root, device, n_batches, seed=0):
+    """A ``cr_da`` variant with ``batch`` images per step (2-domain: half source, half target):
+    (model, optim wrapper, ``n_batches`` batches fetched from its train dataloader)."""
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from compare import load_config, repoint
+    from ladders import LADDERS
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.runner import Runner
+    ladder = LADDERS['cr_da']
+    variant = ladder.variant(name)
+    cfg = load_config(variant)
+    repoint(cfg, data_root, ladder.splits)
+    if variant.edit is not None:
+        variant.edit(cfg, {})
+    dl = cfg.train_dataloader
+    dl.batch_size, dl.num_workers, dl.persistent_workers = batch, 0, False
+    if 'source_ratio' in dl.sampler:  # GroupMultiSourceSampler: source_ratio [1, 1] -> 2+2
+        dl.sampler.batch_size = batch
+    model = build_model(cfg, device)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    it = iter(Runner.build_dataloader(dl, seed=seed))
+    return model, optim, [next(it) for _ in range(n_batches)]
+
+
+def da_timing(variants, data_root, iters, warmup, device='cpu'):
+    """Median s/step of every setting and its per-round ratios to both baselines."""
+    settings = list(DA_BASELINES) + [(f'{v} (2+2)', v, 4) for v in variants]
+    fns, params = [], {}
+    for label, name, batch in settings:
+        model, optim, batches = da_setting(name, batch, data_root, device, warmup + iters)
+        params[label] = sum(x.numel() for x in model.parameters())
+        cycle = itertools.cycle(batches)
+        fns.append(lambda r, m=model, o=optim, c=cycle: time_train_step(m, next(c), device, o, r))
+    times = round_robin(fns, warmup, iters)
+    base_same_labelled, base_same_total = times[0], times[1]
+    out = {}
+    for (label, name, batch), ts in zip(settings, times):
+        out[label] = dict(
+            variant=name, batch=batch, params_M=round(params[label] / 1e6, 4),
+            mean_s=sum(ts) / len(ts), median_s=statistics.median(ts),
+            ratio_same_labelled=statistics.median(t / b for t, b in zip(ts, base_same_labelled)),
+            ratio_same_total=statistics.median(t / b for t, b in zip(ts, base_same_total)))
+    return out
+
+
+def da_table(out):
+    lines = ['| setting | params (M) | median s/step | ratio vs plain, same labelled imgs | '
+             'ratio vs plain, same total imgs |', '|---|---|---|---|---|']
+    for label, r in out.items():
+        lines.append(f"| {label} | {r['params_M']:.2f} | {r['median_s']:.3f} | "
+                     f"{r['ratio_same_labelled']:.2f} | {r['ratio_same_total']:.2f} |")
+    return '\n'.join(lines)
+
+
+def main_da(argv=None):
+    p = argparse.ArgumentParser(
+        prog='benchmark_overhead.py da',
+        description='Training-step overhead of the CR-DA variants over plain Faster R-CNN '
+                    '(built-in fog split, batches fetched beforehand, settings round-robin).')
+    p.add_argument('--variants', nargs='+', default=list(DA_VARIANTS),
+                   help='cr_da ladder variants to time against the two plain baselines')
+    p.add_argument('--iters', type=int, default=20, help='timed rounds')
+    p.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
+    p.add_argument('--data-root', help='built-in data (default: compare.py data seed 0)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    p.add_argument('--out', help='also write the results as JSON here')
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.data_root:
+        data_root = args.data_root.rstrip('/') + '/'
+    else:
+        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+        from compare import data_root_for
+        data_root = data_root_for(0)
+    out = da_timing(args.variants, data_root, args.iters, args.warmup, args.device)
+    print(f'device={args.device} threads={torch.get_num_threads()} rounds={args.iters} '
+          f'warmup={args.warmup} data={data_root}')
+    print(da_table(out))
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(dict(device=args.device, threads=torch.get_num_threads(),
+                           iters=args.iters, warmup=args.warmup, settings=out), f, indent=1)
+    return out
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == 'da':
+        return main_da(argv[1:])
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                epilog='Mode "da": benchmark_overhead.py da --help')
     p.add_argument('config_a')
     p.add_argument('config_b')
     p.add_argument('--size', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'),

@@ -195,6 +195,9 @@ def summarise(raw: Dict[str, float], data_root: str, ladder: Ladder) -> Dict[str
     if 'voc50/mAP50_area' in raw:
         out['mAP50'] = _frac(raw['voc50/mAP50_area'])
         out['mAP50_11pt'] = _frac(raw.get('voc50/mAP50_11pt'))
+        for k, v in raw.items():
+            if k.startswith('voc50/AP50_area/'):
+                out['AP50_' + k[len('voc50/AP50_area/'):]] = _frac(v)
     for k in ('AP', 'AP50', 'APr', 'APc', 'APf'):
         if f'lvis/bbox_{k}' in raw:
             out[k] = _frac(raw[f'lvis/bbox_{k}'])

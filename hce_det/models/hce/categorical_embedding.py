@@ -64,13 +64,16 @@ class CategoricalEmbedding(BaseModule):
             ``'avg'`` or ``'max'``.
         loss_img_cls: multi-label loss on the image logits; default sigmoid BCE, weight 1.0
             (the weight is an open choice of the paper), averaged over non-ignored entries.
+        detach_input: read the FPN level(s) without gradient, so neither ``loss_img_cls`` nor
+            the context branch changes the backbone and neck the detector shares (default False,
+            the paper trains end to end).
     """
 
     def __init__(self, num_classes: int, in_channels: int = 256, embed_channels: int = 256,
                  in_levels: Sequence[int] = (1,), pool: str = 'avg_max',
                  loss_img_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=True,
                                            loss_weight=1.0),
-                 init_cfg=None) -> None:
+                 detach_input: bool = False, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if pool not in POOLS:
             raise ValueError(f'context_embedding.pool={pool!r}; choose one of {POOLS}')
@@ -81,6 +84,7 @@ class CategoricalEmbedding(BaseModule):
         self.in_levels = in_levels
         self.embed_channels = embed_channels
         self.pool = pool
+        self.detach_input = detach_input
         self.cat_conv = nn.Conv2d(in_channels, num_classes, 1)  # one map per class
         self.reproject = nn.Conv2d(num_classes, embed_channels, 1)
         self.loss_img_cls = MODELS.build(loss_img_cls)
@@ -114,7 +118,8 @@ class CategoricalEmbedding(BaseModule):
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
         """Returns ``(cat_maps (N,K,h,w), img_logits (N,K), embedded map (N,D,h,w))``."""
-        cat_maps = self.cat_conv(self.select_input(feats))
+        x = self.select_input(feats)
+        cat_maps = self.cat_conv(x.detach() if self.detach_input else x)
         embedded = F.relu(self.reproject(cat_maps))
         return cat_maps, self.image_logits(cat_maps), embedded
 

@@ -11,7 +11,8 @@ from torch import Tensor
 from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS
 
-FUSIONS = ('mean', 'weighted', 'geometric')
+FUSIONS = ('mean', 'weighted', 'geometric', 'logit_sum')
+POOLS = ('avg', 'flatten')
 TEST_BRANCHES = ('both', 'det', 'context')
 
 
@@ -20,8 +21,11 @@ def fuse_class_probs(det_logits: Tensor, ctx_logits: Tensor, mode: str = 'mean',
     """Combined class probabilities (R, K+1), rows sum to 1.
 
     ``mean``: (p_det + p_ctx) / 2; ``weighted``: w p_det + (1-w) p_ctx;
-    ``geometric``: p_det^w p_ctx^(1-w), renormalised (= softmax(w s_det + (1-w) s_ctx)).
+    ``geometric``: p_det^w p_ctx^(1-w), renormalised (= softmax(w s_det + (1-w) s_ctx));
+    ``logit_sum``: softmax(s_det + s_ctx), the rule trained end to end by ``fusion='logit_sum'``.
     """
+    if mode == 'logit_sum':
+        return F.softmax(det_logits + ctx_logits, dim=-1)
     if mode == 'geometric':
         return F.softmax(det_weight * det_logits + (1 - det_weight) * ctx_logits, dim=-1)
     w = 0.5 if mode == 'mean' else det_weight
@@ -40,8 +44,14 @@ class ContextClassifier(BaseModule):
         loss_cls: its cross-entropy (``loss_ctx_cls``), default weight 1.0.
         fusion: ``'mean'`` (default), ``'weighted'`` or ``'geometric'``, see
             :func:`fuse_class_probs`; ``det_weight`` w is used by the last two (default 0.5).
+            ``'logit_sum'`` is *trained* late fusion: the box head's classification loss is
+            applied to ``s_det + s_ctx`` during training too (the same rule at test time), and
+            ``fc_cls`` starts at zero, so HCE starts with the detector's own scores.
         test_branch: ``'both'`` (default), or ``'det'`` / ``'context'`` to score with one branch
             only at test time (``'det'`` skips the context classifier).
+        pool: ``'avg'`` (default: GAP of ``x_context``) or ``'flatten'`` (the S x S map
+            flattened, as the box head's shared FCs read the RoI feature: keeps where in the RoI
+            the context responds).
     """
 
     def __init__(self, in_channels: int, num_classes: int, num_fcs: int = 1,
@@ -49,8 +59,10 @@ class ContextClassifier(BaseModule):
                  loss_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=False,
                                        loss_weight=1.0),
                  fusion: str = 'mean', det_weight: float = 0.5, test_branch: str = 'both',
-                 init_cfg=None) -> None:
+                 pool: str = 'avg', roi_size: int = 7, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if pool not in POOLS:
+            raise ValueError(f'late_fusion.pool={pool!r}; choose one of {POOLS}')
         if fusion not in FUSIONS:
             raise ValueError(f'late_fusion.fusion={fusion!r}; choose one of {FUSIONS}')
         if test_branch not in TEST_BRANCHES:
@@ -62,7 +74,9 @@ class ContextClassifier(BaseModule):
         self.fusion = fusion
         self.det_weight = det_weight
         self.test_branch = test_branch
-        layers, c = [], in_channels
+        self.pool = pool
+        self.trained_fusion = fusion == 'logit_sum'
+        layers, c = [], in_channels * (roi_size ** 2 if pool == 'flatten' else 1)
         for _ in range(num_fcs):
             layers += [nn.Linear(c, fc_channels), nn.ReLU(inplace=True)]
             c = fc_channels
@@ -72,11 +86,20 @@ class ContextClassifier(BaseModule):
 
     def init_weights(self) -> None:
         super().init_weights()
-        nn.init.normal_(self.fc_cls.weight, std=0.01)
+        if self.trained_fusion:  # s_det + 0: starts exactly as the detector alone
+            nn.init.zeros_(self.fc_cls.weight)
+        else:
+            nn.init.normal_(self.fc_cls.weight, std=0.01)
         nn.init.constant_(self.fc_cls.bias, 0.0)
 
     def forward(self, x_context: Tensor) -> Tensor:
-        return self.fc_cls(self.fcs(x_context.mean(dim=(2, 3))))
+        x = x_context.flatten(1) if self.pool == 'flatten' else x_context.mean(dim=(2, 3))
+        return self.fc_cls(self.fcs(x))
+
+    def train_scores(self, det_logits: Tensor, x_context: Tensor) -> Tensor:
+        """Scores the box head's loss sees: ``s_det + s_ctx`` for trained fusion, else
+        ``s_det`` (the context classifier then learns from its own loss only)."""
+        return det_logits + self(x_context) if self.trained_fusion else det_logits
 
     def loss(self, ctx_logits: Tensor, labels: Tensor, label_weights: Tensor) -> dict:
         """``loss_ctx_cls`` (CE over the sampled RoIs, as the box head's) and ``acc_ctx``."""
@@ -92,5 +115,7 @@ class ContextClassifier(BaseModule):
         ctx_logits = self(x_context)
         if self.test_branch == 'context':
             return ctx_logits
+        if self.trained_fusion:
+            return det_logits + ctx_logits
         probs = fuse_class_probs(det_logits, ctx_logits, self.fusion, self.det_weight)
         return probs.clamp(min=1e-12).log()

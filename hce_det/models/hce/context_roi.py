@@ -106,15 +106,25 @@ class HierarchicalContextRoI(BaseModule):
             shared FCs: ``'sum'`` (default; free at run time), ``'concat'`` (concatenate, then a
             1x1 conv back to ``out_channels``) or ``None`` (no early fusion). The paper leaves
             the operator open.
+        gate: ``None`` (default, as measured before the gate existed) or ``'zero'``: a
+            learnable per-channel scale on ``x_context`` that starts at 0, so ``'sum'`` early
+            fusion begins exactly as the detector without HCE and lets training open it.
+            Only with ``early_fusion='sum'``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, featmap_stride: float,
                  roi_layer: dict = dict(type='GridRoIAlign', output_size=7, sampling_ratio=1),
                  use_global: bool = True, early_fusion: Optional[str] = 'sum',
-                 init_cfg=None) -> None:
+                 gate: Optional[str] = None, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if early_fusion not in EARLY_FUSIONS:
             raise ValueError(f'early_fusion={early_fusion!r}; choose one of {EARLY_FUSIONS}')
+        if gate not in (None, 'zero'):
+            raise ValueError(f"context_roi.gate={gate!r}; choose None or 'zero'")
+        if gate is not None and early_fusion != 'sum':
+            raise ValueError(f"context_roi.gate='zero' needs early_fusion='sum' (got "
+                             f'{early_fusion!r}): only a sum is the identity with a zero gate')
+        self.gate = nn.Parameter(torch.zeros(out_channels)) if gate else None
         self.roi_layer = build_roi_layer(roi_layer, 1.0 / featmap_stride)
         self.global_layer = ops.RoIAlign(self.roi_layer.output_size, 1.0 / featmap_stride,
                                          sampling_ratio=0, aligned=True)
@@ -163,5 +173,7 @@ class HierarchicalContextRoI(BaseModule):
         if self.early_fusion is None:
             return roi_feats
         if self.early_fusion == 'sum':
+            if self.gate is not None:
+                x_context = self.gate.view(1, -1, 1, 1) * x_context
             return roi_feats + x_context
         return self.fuse_proj(torch.cat([roi_feats, x_context], dim=1))

@@ -91,6 +91,7 @@ class HCEMixin:
                     raise ValueError(f'roi_head.late_fusion.num_classes={cfg["num_classes"]} but '
                                      f'roi_head.bbox_head.num_classes={num_classes}')
                 cfg.setdefault('in_channels', self.context_roi[stage].out_channels)
+                cfg.setdefault('roi_size', out_size if isinstance(out_size, int) else out_size[0])
                 self.context_cls.append(MODELS.build(cfg))
 
     # ---- context computation -------------------------------------------------------------
@@ -142,6 +143,8 @@ class HCEMixin:
         cls_score, bbox_pred = bbox_head(head_in)
         if self.context_cls is not None and fuse_scores:
             cls_score = self.context_cls[stage].test_scores(cls_score, x_context)
+        elif self.context_cls is not None:  # training: trained late fusion scores s_det + s_ctx
+            cls_score = self.context_cls[stage].train_scores(cls_score, x_context)
         # bbox_feats stays the conventional feature: a shared mask branch is untouched
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats,
                     x_context=x_context)

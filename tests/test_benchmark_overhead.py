@@ -1,0 +1,59 @@
+"""tools/analysis/benchmark_overhead.py: round-robin timing and the ``da`` mode (training-step
+overhead of the cr_da ladder's variants over plain Faster R-CNN)."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import benchmark_overhead as bo  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+
+
+def test_round_robin_rotates_the_start_and_times_every_setting_once_per_round():
+    calls = []
+
+    def fn(name, t):
+        def f(r):
+            calls.append((name, r))
+            return t * (r + 1)
+        return f
+    times = bo.round_robin([fn('a', 1.0), fn('b', 2.0), fn('c', 3.0)], warmup=2, repeats=4)
+    assert calls[:6] == [('a', 0), ('b', 0), ('c', 0)] * 2          # warm-up, untimed
+    rounds = [calls[6 + 3 * r: 9 + 3 * r] for r in range(4)]
+    assert [[n for n, _ in rd] for rd in rounds] == [list('abc'), list('bca'), list('cab'),
+                                                      list('abc')]
+    assert all(r == i + 1 for i, rd in enumerate(rounds) for _, r in rd)
+    assert times == [[1.0 * (r + 2) for r in range(4)], [2.0 * (r + 2) for r in range(4)],
+                     [3.0 * (r + 2) for r in range(4)]]
+    # two settings: A B, B A, ... and medians, as before
+    calls.clear()
+    assert bo.interleaved(fn('a', 1.0), fn('b', 2.0), 1, 3) == (3.0, 6.0)
+    assert [n for n, _ in calls] == list('ab' 'ab' 'ba' 'ab')
+
+
+@pytest.mark.slow
+def test_da_mode_times_ladder_variants_against_both_plain_baselines(tiny_data, tmp_path):
+    out = tmp_path / 'da.json'
+    res = bo.main(['da', '--variants', 'SW-Faster+ICR+CCR-no-context', '--iters', '2',
+                   '--warmup', '0', '--data-root', tiny_data, '--out', str(out)])
+    labels = list(res)
+    assert labels == ['plain Faster R-CNN, 2 source img', 'plain Faster R-CNN, 4 source img',
+                      'SW-Faster+ICR+CCR-no-context (2+2)']
+    assert [res[k]['batch'] for k in labels] == [2, 4, 4]
+    assert res[labels[0]]['ratio_same_labelled'] == pytest.approx(1.0)
+    assert res[labels[1]]['ratio_same_total'] == pytest.approx(1.0)
+    assert all(r['median_s'] > 0 and r['ratio_same_total'] > 0 for r in res.values())
+    # the no-context edit (ladders._no_sw_context) was applied: fewer parameters than SW+ctx
+    model, _, batches = bo.da_setting('SW-Faster+ICR+CCR', 4, tiny_data, 'cpu', 1)
+    assert model.sw_context is not None and len(batches) == 1
+    assert {k: sum(x is not None for x in v) for k, v in batches[0]['inputs'].items()} == \
+        {'source': 2, 'target': 2}
+    assert sum(p.numel() for p in model.parameters()) / 1e6 > \
+        res['SW-Faster+ICR+CCR-no-context (2+2)']['params_M']
+    saved = json.loads(out.read_text())
+    assert saved['iters'] == 2 and list(saved['settings']) == labels
