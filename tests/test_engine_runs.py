@@ -61,23 +61,15 @@ def test_own_visualizer_names_are_unique_and_keep_the_rest():
     assert own_visualizer(Config(dict(a=1))).to_dict() == {'a': 1}  # Runner names it itself
 
 
-def test_demo_gives_each_run_its_own_visualizer(monkeypatch, tmp_path):
-    spec = importlib.util.spec_from_file_location('demo', osp.join(ROOT, 'tools/demo.py'))
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    from mmengine.config import Config
+def test_ladder_and_demo_runs_get_their_own_visualizer(tiny_data, tmp_path):
+    """compare.py (which tools/demo.py runs through) names each run's visualizer itself."""
+    from tools.analysis.compare import configure, load_config
+    from tools.analysis.ladders import LADDERS
+    ladder = LADDERS['hce']
     names = []
-
-    class Stop(Exception):
-        pass
-
-    def fake_build_runner(config, cfg_hook=None, **kw):
-        cfg = Config.fromfile(config)
-        cfg = cfg_hook(cfg) or cfg
+    for v in ('vanilla', 'gated'):
+        variant = ladder.variant(v)
+        cfg = configure(load_config(variant), ladder, variant, 0, 2, tiny_data,
+                        str(tmp_path / v), None, {})
         names.append(cfg.visualizer.name)
-        raise Stop
-    monkeypatch.setattr(demo, 'build_runner', fake_build_runner)
-    for c in CONFIGS:
-        with pytest.raises(Stop):
-            demo.run_one(c, str(tmp_path) + os.sep, str(tmp_path), max_iters=10)
     assert len(set(names)) == 2 and 'visualizer' not in names

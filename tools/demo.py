@@ -1,65 +1,131 @@
-"""The main job: train and evaluate detectors on the built-in data, side by side.
+"""The main job: vanilla Faster R-CNN vs HCE on the built-in headroom split, side by side.
 
-    python tools/demo.py [--data-root data/hce_synth] [--configs CFG ...] [--max-iters N]
+    python tools/demo.py [--data-root data/hce_synth] [--variants vanilla gated]
+        [--split hce] [--max-iters 300] [--seed 0] [--work-root work_dirs/demo]
 
-Prints each run's COCO AP table, then one summary row per config (mAP, AP50, AP on the
-context-dependent classes, wall time) and the difference to the first config.
+Both models train with the same schedule, data order and initial weights for every module they
+share (``tools/analysis/compare.py``), on ``context_cooc_train``: boat/car and buoy/cone are
+pixel-identical and told apart only by which other classes are in the image, far from the
+object (``--split hce_scene``: the scene-visible split). Prints each run's COCO AP table, then a
+summary (mAP, AP50, context-class AP, twin confusion, each context class) with the difference,
+and writes ``<work-root>/demo_per_class.png`` (per-class AP of both models) and
+``<work-root>/context_<class>.png`` (HCE's category map on a validation image with that class).
+One seed: an anecdote; ``compare.py hce --seeds 0 1 2`` is the evidence (docs/RESULTS.md).
 """
 import argparse
+import json
+import os
 import os.path as osp
 import sys
-import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 
-from hce_det.engine.launch import build_runner, scale_schedule  # noqa: E402
-from hce_det.engine.runs import own_visualizer  # noqa: E402
-from hce_det.evaluation.summary import context_ap, format_table  # noqa: E402
+from compare import LADDERS, train_and_eval  # noqa: E402
 
-DEFAULT_CONFIGS = [
-    'configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py',
-    'configs/demo/hce_faster-rcnn_r18-thin_fpn_1k_synth-context.py',
-]
+from hce_det.datasets.synthetic import CLASSES, CONTEXT_CLASSES  # noqa: E402
+
+DEFAULT_VARIANTS = ['vanilla', 'gated']
 
 
-def run_one(config, data_root, work_root, max_iters=None):
-    opts = {'train_dataloader.dataset.data_root': data_root,
-            'val_dataloader.dataset.data_root': data_root,
-            'test_dataloader.dataset.data_root': data_root,
-            'val_evaluator.ann_file': osp.join(data_root, 'annotations/context_val.json'),
-            'test_evaluator.ann_file': osp.join(data_root, 'annotations/context_val.json')}
-    name = osp.splitext(osp.basename(config))[0]
-    t0 = time.time()
-    def edit(cfg):
-        if max_iters:
-            scale_schedule(cfg, max_iters)
-        cfg.train_cfg.val_begin = cfg.train_cfg.max_iters + 1  # no val inside train(): once, below
-        own_visualizer(cfg)  # each run logs into its own work_dir (not the first run's vis_data/)
-    runner = build_runner(config, work_dir=osp.join(work_root, name), cfg_options=opts,
-                          cfg_hook=edit)
-    runner.train()
-    metrics = runner.val()  # final evaluation, printed by CocoMetric (classwise table)
-    return dict(name=name, metrics=metrics, seconds=time.time() - t0)
+def summary_table(rows) -> str:
+    """One line per run and a difference line per later run (AP in %, twin confusion in %)."""
+    keys = ['mAP', 'AP50', 'ctxAP', 'twin_confusion'] + [f'AP_{c}' for c in CONTEXT_CLASSES]
+    heads = ['mAP', 'AP50', 'ctxAP', 'twin%'] + list(CONTEXT_CLASSES)
+
+    def f(v, sign=False):
+        return '   n/a' if v is None else (f'{100 * v:+6.1f}' if sign else f'{100 * v:6.1f}')
+    lines = [f"{'model':10s} " + ' '.join(f'{h:>6s}' for h in heads) + '    time',
+             '-' * (11 + 7 * len(heads) + 8)]
+    for r in rows:
+        m = r['metrics']
+        lines.append(f"{r['variant']:10s} " + ' '.join(f(m.get(k)) for k in keys)
+                     + f"  {r['seconds']:5.0f}s")
+    base = rows[0]['metrics']
+    for r in rows[1:]:
+        m = r['metrics']
+        d = [None if m.get(k) is None or base.get(k) is None else m[k] - base[k] for k in keys]
+        lines.append(f"{'d ' + r['variant']:10s} " + ' '.join(f(v, True) for v in d))
+    lines.append('(AP in %; twin% = share of matched context-class detections labelled as the '
+                 'twin class, lower is better; one seed)')
+    return '\n'.join(lines)
+
+
+def plot_per_class(rows, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    x = np.arange(len(CLASSES))
+    w = 0.8 / len(rows)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for i, r in enumerate(rows):
+        vals = [100 * (r['metrics'].get(f'AP_{c}') or 0.0) for c in CLASSES]
+        ax.bar(x + (i - (len(rows) - 1) / 2) * w, vals, w, label=r['variant'])
+    for i, c in enumerate(CLASSES):
+        if c in CONTEXT_CLASSES:
+            ax.axvspan(i - 0.45, i + 0.45, color='#fff3c4', zorder=0)
+    ax.set_xticks(x, CLASSES, fontsize=8)
+    ax.set_ylabel('AP (%)')
+    ax.set_title('per-class AP (shaded: classes told apart only by context)', fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def context_picture(variant, run, data_root: str, split: str, work_root: str, cls='boat'):
+    """HCE's category map of ``cls`` on the first validation image holding a ``cls`` box."""
+    from show_context import main as show_context
+    with open(osp.join(data_root, 'annotations', f'{split}.json')) as f:
+        ann = json.load(f)
+    cid = next(c['id'] for c in ann['categories'] if c['name'] == cls)
+    img_id = next(a['image_id'] for a in ann['annotations'] if a['category_id'] == cid)
+    image = next(im for im in ann['images'] if im['id'] == img_id)
+    out = osp.join(work_root, f'context_{cls}.png')
+    show_context([osp.join(ROOT, variant.config), osp.join(data_root, image['file_name']),
+                  '--checkpoint', osp.join(work_root, run['checkpoint']), '--cls', cls,
+                  '--out', out, '--score-thr', '0.3',
+                  '--ann-file', osp.join(data_root, 'annotations', f'{split}.json')])
+    return out
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data-root', default='data/hce_synth/')
-    p.add_argument('--configs', nargs='+', default=DEFAULT_CONFIGS)
+    p.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS,
+                   help='variants of the hce ladder (tools/analysis/ladders.py), baseline first')
+    p.add_argument('--split', choices=['hce', 'hce_scene'], default='hce',
+                   help='hce: headroom (co-occurrence) split; hce_scene: scene-visible split')
     p.add_argument('--work-root', default='work_dirs/demo')
+    p.add_argument('--seed', type=int, default=0)
     p.add_argument('--max-iters', type=int, default=300,
-                   help='train each config this many iterations (its LR schedule is scaled to '
-                        'fit; 0 = as in the config). 300 keeps the two-model demo within 10 min '
-                        'on 2 CPU cores.')
+                   help='iterations per model (LR schedule scaled to fit); 300 keeps the '
+                        'two-model demo within 10 min on 2 CPU cores')
     args = p.parse_args(argv)
     data_root = args.data_root.rstrip('/') + '/'
-    if not osp.isfile(osp.join(data_root, 'annotations/context_train.json')):
-        raise SystemExit(f'{data_root} has no built-in data; run '
-                         f'`python tools/make_dataset.py --out {data_root}` first.')
-    rows = [run_one(c, data_root, args.work_root, args.max_iters) for c in args.configs]
-    for r in rows:
-        r['context_AP'] = context_ap(r['metrics'])
-    print('\n' + format_table(rows))
+    ladder = LADDERS[args.split]
+    val_split = ladder.splits.get('context_val', 'context_val')
+    train_split = ladder.splits.get('context_train', 'context_train')
+    for split in (train_split, val_split):
+        if not osp.isfile(osp.join(data_root, 'annotations', f'{split}.json')):
+            raise SystemExit(f'{data_root}annotations/{split}.json is missing; run '
+                             f'`python tools/make_dataset.py --out {data_root}` first.')
+    variants = [ladder.variant(v) for v in args.variants]
+    os.makedirs(args.work_root, exist_ok=True)
+    rows = [train_and_eval(ladder, v, args.seed, args.max_iters, data_root, args.work_root,
+                           dict(checkpoint_of={})) for v in variants]
+    print('\n' + summary_table(rows))
+    png = osp.join(args.work_root, 'demo_per_class.png')
+    plot_per_class(rows, png)
+    print(f'wrote {png}')
+    hce = [(v, r) for v, r in zip(variants, rows) if 'hce' in v.config and r.get('checkpoint')]
+    if hce:
+        print(f'wrote {context_picture(*hce[-1], data_root, val_split, args.work_root)}')
+    with open(osp.join(args.work_root, 'demo.json'), 'w') as f:
+        json.dump(rows, f, indent=1)
+    return rows
 
 
 if __name__ == '__main__':

@@ -274,10 +274,18 @@ def render_image(spec: SplitSpec, index: int, weights: Dict[str, float]):
     ``scene`` is the scene that decides the context classes: the background's kind for
     ``context_cue='scene'``, the latent scene named by the companions for ``'cooccur'``.
     """
-    if spec.context_cue == 'cooccur':
-        return _render_cooccur(spec, index, weights)
-    if spec.context_cue != 'scene':
+    render = dict(scene=_render_scene, cooccur=_render_cooccur).get(spec.context_cue)
+    if render is None:
         raise ValueError(f"context_cue must be 'scene' or 'cooccur', got {spec.context_cue!r}")
+    img, scene, objects = render(spec, index, weights)
+    if spec.fog_beta > 0:
+        img = apply_fog(img, _depth(spec.img_size, spec.depth_range), spec.fog_beta,
+                        spec.atmospheric_light)
+    return img, scene, objects
+
+
+def _render_scene(spec: SplitSpec, index: int, weights: Dict[str, float]):
+    """Scene-visible split: the whole background is the scene (water, road or field)."""
     rng = _rng(spec.seed, spec.name, index)
     S = spec.img_size
     scene = SCENES[rng.integers(len(SCENES))]
@@ -295,8 +303,6 @@ def render_image(spec: SplitSpec, index: int, weights: Dict[str, float]):
         pads.append(pad)
         _draw(rng, img, cls, box, pad)
         objects.append((cls, box))
-    if spec.fog_beta > 0:
-        img = apply_fog(img, _depth(S, spec.depth_range), spec.fog_beta, spec.atmospheric_light)
     return img, scene, objects
 
 
@@ -328,8 +334,6 @@ def _render_cooccur(spec: SplitSpec, index: int, weights: Dict[str, float]):
                 companion_pads.append(pad)
             _draw(rng, img, cls, box, pad)
             objects.append((cls, box))
-    if spec.fog_beta > 0:
-        img = apply_fog(img, _depth(S, spec.depth_range), spec.fog_beta, spec.atmospheric_light)
     return img, scene, objects
 
 

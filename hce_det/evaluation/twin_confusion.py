@@ -20,7 +20,7 @@ from mmdet.structures.bbox import bbox_overlaps
 def twin_confusion(gts: Sequence[Tuple[np.ndarray, np.ndarray]],
                    dets: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]],
                    twin_of: Mapping[int, int], iou_thr: float = 0.5,
-                   score_thr: float = 0.3) -> Dict[str, object]:
+                   score_thr: float = 0.05) -> Dict[str, object]:
     """``gts[i] = (boxes xyxy (n, 4), labels (n,))``, ``dets[i] = (boxes, scores, labels)``.
 
     Returns ``{'confusion': share or None, 'matched': int, 'twin': int,
@@ -63,7 +63,7 @@ class TwinConfusionMetric(BaseMetric):
     default_prefix: Optional[str] = 'twin'
 
     def __init__(self, pairs: Sequence[Tuple[str, str]] = (('boat', 'car'), ('buoy', 'cone')),
-                 iou_thr: float = 0.5, score_thr: float = 0.3, **kwargs) -> None:
+                 iou_thr: float = 0.5, score_thr: float = 0.05, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pairs = [tuple(p) for p in pairs]
         self.iou_thr, self.score_thr = iou_thr, score_thr

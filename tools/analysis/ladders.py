@@ -49,6 +49,11 @@ HCE_VARIANTS = [
     Variant('late', f'configs/hce/hce-late_{_HCE}'),
     Variant('both', f'configs/hce/hce-both_{_HCE}'),
     Variant('early-concat', f'configs/hce/hce-early-concat_{_HCE}', ablation=True),
+    # HCE that starts as vanilla (zero gate + trained logit-sum late fusion) and its ablations
+    Variant('gated', f'configs/hce/hce-gated_{_HCE}'),
+    Variant('gated-early', f'configs/hce/hce-gated-early_{_HCE}', ablation=True),
+    Variant('gated-detach', f'configs/hce/hce-gated-detach_{_HCE}', ablation=True),
+    Variant('gated-flatten', f'configs/hce/hce-gated-flatten_{_HCE}', ablation=True),
 ]
 _HCE_KEYS = ('mAP', 'ctxAP', 'twin_confusion') + tuple(f'AP_{c}' for c in CONTEXT_CLASSES)
 
