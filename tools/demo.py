@@ -1,6 +1,6 @@
 """The main job: vanilla Faster R-CNN vs HCE on the built-in headroom split, side by side.
 
-    python tools/demo.py [--data-root data/hce_synth] [--variants vanilla gated]
+    python tools/demo.py [--data-root data/hce_synth] [--variants vanilla both]
         [--split hce] [--max-iters 300] [--seed 0] [--work-root work_dirs/demo]
 
 Both models train with the same schedule, data order and initial weights for every module they
@@ -26,7 +26,7 @@ from compare import LADDERS, train_and_eval  # noqa: E402
 
 from hce_det.datasets.synthetic import CLASSES, CONTEXT_CLASSES  # noqa: E402
 
-DEFAULT_VARIANTS = ['vanilla', 'gated']
+DEFAULT_VARIANTS = ['vanilla', 'both']
 
 
 def summary_table(rows) -> str:

@@ -79,7 +79,7 @@ def repoint(node, data_root: str, splits: Dict[str, str]):
 def configure(cfg, ladder: Ladder, variant: Variant, seed: int, iters: int, data_root: str,
               work_dir: str, init_path: Optional[str], ctx: dict, curve_every: int = 0):
     """Edit a loaded config into one ladder run (shared schedule, data, seed and init)."""
-    from hce_det.engine.launch import scale_schedule
+    from hce_det.engine.launch import add_class_count_check, scale_schedule
     from hce_det.engine.runs import own_visualizer
     repoint(cfg, data_root, ladder.splits)
     cfg.work_dir = work_dir
@@ -98,6 +98,7 @@ def configure(cfg, ladder: Ladder, variant: Variant, seed: int, iters: int, data
         cfg.load_from, cfg.resume = init_path, False
     if variant.edit is not None:
         variant.edit(cfg, ctx)
+    add_class_count_check(cfg)
     own_visualizer(cfg)
     return cfg
 
