@@ -117,3 +117,22 @@ def test_ladder_json_schema_from_real_runs(tiny_data, tmp_path):
     text = open(tmp_path / 'work' / 'vanilla__seed0' / cfg_dump[0]).read()
     assert 'context_cooc_train.json' in text and 'context_cooc_val.json' in text
     assert 'annotations/context_train.json' not in text
+
+
+def test_report_writes_tables_plots_and_one_command_per_seed_set(tmp_path):
+    from tools.analysis.compare import report
+    res = tmp_path / 'results'
+    res.mkdir()
+    runs = [dict(variant=v, seed=s, seconds=1.0, metrics=dict(ctxAP=0.1 * (s + 1) + d))
+            for v, d, seeds in (('vanilla', 0.0, (0, 1, 2)), ('both', 0.05, (0, 1, 2)),
+                                ('gated', 0.0, (0,))) for s in seeds]
+    with open(res / 'hce.json', 'w') as f:
+        json.dump(dict(ladder='hce', metric='ctxAP', iters=300, data_seed=0, git='g',
+                       keys=['ctxAP'], runs=runs), f)
+    out = tmp_path / 'RESULTS.md'
+    report(str(res), str(out))
+    text = out.read_text()
+    assert 'compare.py hce --variants vanilla both --seeds 0 1 2 --iters 300' in text
+    assert 'compare.py hce --variants gated --seeds 0 --iters 300' in text
+    assert '| both | +5.0 | +5.0 | +5.0 | +5.0 ± 0.0 | 3/3 |' in text
+    assert '![hce](results/hce.png)' in text and (res / 'hce.png').is_file()

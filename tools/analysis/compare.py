@@ -410,12 +410,14 @@ def report(results_dir: str, out: str) -> None:
             continue
         png = osp.join(results_dir, name[:-5] + '.png')
         plot(result, png)
-        seeds = sorted({r['seed'] for r in result['runs']})
-        variants = list(dict.fromkeys(r['variant'] for r in result['runs']))
-        parts += [f"## `{result['ladder']}`", '',
-                  f"Command: `python tools/analysis/compare.py {result['ladder']} --variants "
-                  f"{' '.join(variants)} --seeds {' '.join(map(str, seeds))} --iters "
-                  f"{result['iters']} --data-seed {result['data_seed']}`", '',
+        by_seeds = {}   # one command per set of seeds (ablation rows may have fewer)
+        for v in dict.fromkeys(r['variant'] for r in result['runs']):
+            seeds = tuple(sorted(r['seed'] for r in result['runs'] if r['variant'] == v))
+            by_seeds.setdefault(seeds, []).append(v)
+        cmds = [f"python tools/analysis/compare.py {result['ladder']} --variants {' '.join(vs)} "
+                f"--seeds {' '.join(map(str, seeds))} --iters {result['iters']} "
+                f"--data-seed {result['data_seed']}" for seeds, vs in by_seeds.items()]
+        parts += [f"## `{result['ladder']}`", '', 'Commands:', '', '```', *cmds, '```', '',
                   markdown(result), '']
         curve = curve_table(result)
         if curve:
@@ -435,7 +437,9 @@ def main(argv=None):
     p.add_argument('--iters', type=int, help="default: the ladder's budget")
     p.add_argument('--data-seed', type=int, default=0)
     p.add_argument('--curve-every', type=int, default=0,
-                   help='also validate every K iterations (learning curve in the JSON)')
+                   help='also validate every K iterations (learning curve in the JSON). Each '
+                        'validation draws from the global torch RNG (DataLoader seed), so a '
+                        'curve run trains differently from a run without: pair like with like')
     p.add_argument('--out', help='default: work_dirs/compare/<ladder>')
     p.add_argument('--results', default=osp.join(ROOT, 'docs/results'), help='report: JSON dir')
     args = p.parse_args(argv)
