@@ -32,6 +32,20 @@ def test_real_configs_parse_consistently(load_cfg):
             assert 'LoadAnnotations' not in [t.type for t in dl.dataset.datasets[1].pipeline]
             if cfg.model.get('icr'):
                 assert cfg.model.icr.num_classes == n_cls, path
+    # reference inits / local-discriminator input (issue 14): SW-Faster code keeps PyTorch's
+    # default init of its ICR conv (DA-Faster code: N(0, 0.01)); the VGG16 local discriminator
+    # reads ReLU(feature) with default init, the ResNet one the feature itself with N(0, 0.01)
+    synth = sorted(osp.relpath(p, ROOT)
+                   for p in glob.glob(osp.join(ROOT, 'configs/cr_da/synth/*.py')))
+    for path in REAL + synth:
+        model = load_cfg(path).model
+        if model.get('icr'):
+            sw = osp.basename(path).startswith('sw-')
+            assert model.icr.get('init_std', 0.01) == (None if sw else 0.01), path
+        if model.get('local_da'):
+            vgg = 'vgg16' in path
+            assert model.local_da.get('input_relu', False) == vgg, path
+            assert model.local_da.get('init_std', 0.01) == (None if vgg else 0.01), path
 
 
 @pytest.mark.slow

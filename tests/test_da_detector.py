@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import build_model, shrink_da
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
@@ -73,6 +74,44 @@ def test_two_domain_batch_losses(da_setup):
         grads = [p.grad for p in getattr(model, name).parameters() if p.requires_grad]
         assert any(g is not None and g.abs().sum() > 0 for g in grads), name
     model.zero_grad(set_to_none=True)
+
+
+def test_reference_target_consistency_hand_computation(da_setup):
+    """``consistency.reference_channels`` (CR-DA-DET DA_Faster_ICR_CCR faster_rcnn.py): each
+    target RoI's instance P(source) against the mean over its image's pixels of image-level
+    channel 0 (P(target)), sum over RoIs / images; hand computation in float64 from the captured
+    discriminator outputs (1 source + 2 target images; FPN levels averaged per image). The
+    default compares with P(source) = channel 1 instead."""
+    _, model, batch = da_setup
+    model = copy.deepcopy(model)
+    inputs = dict(source=batch['inputs']['source'][:1], target=batch['inputs']['target'])
+    samples = copy.deepcopy(dict(source=batch['data_samples']['source'][:1],
+                                 target=batch['data_samples']['target']))
+    n_s, n_t = 1, 2
+    rec = dict(img=[], ins=[], rois=[])
+    model.img_da.register_forward_hook(lambda m, i, o: rec['img'].append(o.detach().double()))
+    model.ins_da.register_forward_hook(lambda m, i, o: rec['ins'].append(o.detach().double()))
+    model.roi_head.bbox_roi_extractor.register_forward_hook(
+        lambda m, i, o: rec['rois'].append(i[1].detach()))
+    got, hand = {}, {}
+    for ref_channels in (True, False):
+        for v in rec.values():
+            v.clear()
+        model.consistency = dict(loss_weight=0.1, reference_channels=ref_channels)
+        torch.manual_seed(0)
+        got[ref_channels] = model.loss(inputs, copy.deepcopy(samples))['loss_cst_t'].item()
+        # per target image: mean over levels of the mean over pixels of softmax channel 0;
+        # image-discriminator outputs hold both domains (n_s + n_t rows) or the target (n_t)
+        p_tgt = [F.softmax(o, 1)[-n_t:, 0].flatten(1).mean(1)
+                 for o in rec['img'] if o.size(0) in (n_t, n_s + n_t)]
+        assert len(p_tgt) == 5                             # one per FPN level
+        p_tgt = torch.stack(p_tgt).mean(0)
+        ins_t, roi_img = rec['ins'][-1], rec['rois'][-1][:, 0].long()
+        assert ins_t.numel() == roi_img.numel() > 0 and set(roi_img.tolist()) == {0, 1}
+        p_img = p_tgt if ref_channels else 1 - p_tgt       # reference: P(target); ours: P(source)
+        hand[ref_channels] = 0.1 * (torch.sigmoid(ins_t) - p_img[roi_img]).pow(2).sum() / n_t
+        assert got[ref_channels] == pytest.approx(hand[ref_channels].item(), rel=1e-5)
+    assert abs(got[True] - got[False]) > 0.1 * got[False]  # same dropout draws in both runs
 
 
 def test_target_annotations_never_used(da_setup):
@@ -180,6 +219,10 @@ def test_build_time_errors(load_cfg):
     bad = copy.deepcopy(cfg)
     bad.model.icr.feats = 'fpn.0'
     with pytest.raises(ValueError, match='backbone'):
+        _build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.model.consistency = dict(loss_weight=0.1, reference_channel=True)
+    with pytest.raises(ValueError, match='reference_channels'):
         _build(bad)
 
 

@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from hce_det.models.da import (GlobalDomainDiscriminator, ImageCategoryClassifier,
                                ImageDomainDiscriminator, InstanceDomainDiscriminator,
@@ -58,6 +59,63 @@ def test_local_discriminator_least_squares():
     assert ((prob > 0) & (prob < 1)).all()
     assert torch.allclose(d.loss(prob, 1), ((prob - 1) ** 2).mean())
     assert torch.allclose(d.loss(prob, 0), (prob ** 2).mean())
+
+
+def test_local_discriminator_vgg_input_relu_hand_computation():
+    """VGG16 reference netD_pixel: ReLU on the feature it reads, then 1x1 convs (float64, N=2)."""
+    torch.manual_seed(0)
+    d = LocalDomainDiscriminator(in_channels=4, input_relu=True).double()
+    x = torch.randn(2, 4, 3, 5, dtype=torch.float64)
+    w1, w2, w3 = (m.weight[:, :, 0, 0] for m in (d.conv1, d.conv2, d.conv3))
+
+    def conv(w, t):
+        return torch.einsum('oc,nchw->nohw', w, t)
+    h = F.relu(conv(w2, F.relu(conv(w1, F.relu(x)))))
+    prob, ctx = d(x)
+    torch.testing.assert_close(prob, torch.sigmoid(conv(w3, h)))
+    torch.testing.assert_close(ctx, h.mean(dim=(2, 3)))
+    # the default (ResNet reference) reads the feature as is: differs on negative inputs
+    d.input_relu = False
+    h_raw = F.relu(conv(w2, F.relu(conv(w1, x))))
+    torch.testing.assert_close(d(x)[0], torch.sigmoid(conv(w3, h_raw)))
+    assert not torch.allclose(d(x)[0], prob)
+
+
+def test_discriminator_and_icr_init_follow_the_reference():
+    """PyTorch default init (the layers built in the same order from the same seed) for the SW
+    global discriminator, the VGG16 local discriminator and the SW ICR conv; N(0, std) where the
+    reference re-initialises (ResNet local discriminator, DA-Faster ICR conv)."""
+    def replay(seed, *layers):
+        torch.manual_seed(seed)
+        return [f() for f in layers]
+    torch.manual_seed(0)
+    g = GlobalDomainDiscriminator(in_channels=8)
+    ref = replay(0, lambda: nn.Conv2d(8, 512, 3, 2, 1, bias=False),
+                 lambda: nn.Conv2d(512, 128, 3, 2, 1, bias=False),
+                 lambda: nn.Conv2d(128, 128, 3, 2, 1, bias=False), lambda: nn.Linear(128, 2))
+    for got, want in zip([*g.convs, g.fc], ref):
+        torch.testing.assert_close(got.weight, want.weight)
+    torch.testing.assert_close(g.fc.bias, ref[-1].bias)
+    torch.manual_seed(1)
+    vgg_local = LocalDomainDiscriminator(in_channels=4, input_relu=True, init_std=None)
+    ref = replay(1, lambda: nn.Conv2d(4, 256, 1, bias=False),
+                 lambda: nn.Conv2d(256, 128, 1, bias=False),
+                 lambda: nn.Conv2d(128, 1, 1, bias=False))
+    for got, want in zip((vgg_local.conv1, vgg_local.conv2, vgg_local.conv3), ref):
+        torch.testing.assert_close(got.weight, want.weight)
+    torch.manual_seed(2)
+    sw_icr = ImageCategoryClassifier(in_channels=64, num_classes=4, init_std=None)
+    (ref, ) = replay(2, lambda: nn.Conv2d(64, 4, 1))
+    torch.testing.assert_close(sw_icr.conv.weight, ref.weight)
+    torch.testing.assert_close(sw_icr.conv.bias, ref.bias)
+    # N(0, 0.01), zero bias: ResNet local discriminator, DA-Faster ICR (the defaults)
+    resnet_local = LocalDomainDiscriminator(in_channels=256)
+    da_icr = ImageCategoryClassifier(in_channels=512, num_classes=64)
+    for w in (resnet_local.conv1.weight, da_icr.conv.weight):
+        assert w.std().item() == pytest.approx(0.01, rel=0.05)
+    assert (da_icr.conv.bias == 0).all()
+    g_old = GlobalDomainDiscriminator(in_channels=8, init_std=0.01)
+    assert g_old.convs[0].weight.std().item() == pytest.approx(0.01, rel=0.05)
 
 
 def test_global_discriminator_focal():

@@ -43,13 +43,70 @@ def test_gumbel_loss_matches_formula():
     assert pos.item() == pytest.approx(math.exp(-1.5))
 
 
+def _gumbel_bce(z, t, lo, hi):
+    """Naive float64 BCE of p = exp(-e^(-clamp(z))), elementwise (the formula of both refs)."""
+    p = torch.exp(-torch.exp(-z.clamp(lo, hi)))
+    return -(t * torch.log(p) + (1 - t) * torch.log1p(-p))
+
+
+def test_gumbel_loss_gol_variant_matches_gol_gumbel_ce():
+    """GOL's gumbel_ce (README gumbel_cross_entropy / AGLU instance_segmentation gumbel_ce.py):
+    C + 1 outputs, background RoIs positive on the last one, logits clamped to [-4, 10], the
+    reduced loss clamped to [0, 20]; the default variant (AGLU release) clamps at +-10, C
+    outputs."""
+    torch.manual_seed(0)
+    C, N = 3, 5
+    z = torch.randn(N, C + 1, dtype=torch.float64) * 1.5
+    z[3, 2], z[2, 3] = -5.0, 12.0                          # a positive below -4, one above 10
+    labels = torch.tensor([0, 3, 3, 2, 1])                  # 3 = background
+    w = torch.tensor([1., 1., 0.5, 1., 0.])
+    gol = GumbelLoss(num_classes=C, variant='gol')
+    assert gol.get_cls_channels(C) == C + 1
+    t = F.one_hot(labels, C + 1).to(torch.float64)          # background: last channel is 1
+    ref = (_gumbel_bce(z, t, -4, 10) * w[:, None]).sum() / 20.0
+    assert ref.item() < 20
+    got = gol(z, labels, w, avg_factor=20.0)
+    assert got.item() == pytest.approx(ref.item(), rel=1e-6)
+    # the default variant (C outputs, +-10) on the class logits: a different value
+    aglu = GumbelLoss(num_classes=C)
+    ref_aglu = (_gumbel_bce(z[:, :C], t[:, :C], -10, 10) * w[:, None]).sum() / 20.0
+    got_aglu = aglu(z[:, :C], labels, w, avg_factor=20.0)
+    assert got_aglu.item() == pytest.approx(ref_aglu.item(), rel=1e-6)
+    assert abs(got_aglu.item() - got.item()) > 1
+    # the reduced loss is clamped to 20 (and then carries no gradient)
+    big = torch.full((2, C + 1), -4.0, dtype=torch.float64, requires_grad=True)
+    lab = torch.tensor([0, 1])
+    raw = (_gumbel_bce(big.detach(), F.one_hot(lab, C + 1).double(), -4, 10)).sum() / 2
+    assert raw.item() > 20
+    out = gol(big, lab, avg_factor=2.0)
+    assert out.item() == pytest.approx(20.0)
+    out.backward()
+    assert big.grad.abs().sum() == 0
+    # test-time scores: Gumbel of every output, the background output last (no zero column)
+    p = gol.get_activation(z[:, :].clone())
+    assert p.shape == (N, C + 1)
+    torch.testing.assert_close(p, torch.exp(-torch.exp(-z.clamp(-10, 10))))
+    with pytest.raises(ValueError, match='variant'):
+        GumbelLoss(num_classes=C, variant='iccv')
+
+
+def test_gumbel_head_gol_variant_has_background_output():
+    head = MODELS.build(dict(type='GumbelBBoxHead', in_channels=4, fc_out_channels=8,
+                             roi_feat_size=2, num_classes=3,
+                             loss_cls=dict(type='GumbelLoss', variant='gol')))
+    assert head.fc_cls.out_features == 4
+    default = MODELS.build(dict(type='GumbelBBoxHead', in_channels=4, fc_out_channels=8,
+                                roi_feat_size=2, num_classes=3, loss_cls=dict(type='GumbelLoss')))
+    assert default.fc_cls.out_features == 3
+
+
 FREQ = [0.5, 0.001, 0.0005]  # class 0 frequent, classes 1 and 2 below 0.0011
 
 
 def drop_loss(**kw):
+    kw.setdefault('activation', dict(type='SigmoidClsAct'))
     return DropLoss(num_classes=3, class_image_counts=[f * 10000 for f in FREQ],
-                    num_train_images=10000, freq_thr=0.0011, activation=dict(type='SigmoidClsAct'),
-                    **kw)
+                    num_train_images=10000, freq_thr=0.0011, **kw)
 
 
 def test_droploss_all_rare_foreground_keeps_background_terms():
@@ -70,6 +127,53 @@ def test_droploss_no_rare_foreground_drops_all_rare_background_terms():
     w = torch.tensor([[1., 0., 0.], [1., 0., 0.]])
     ref = (bce(z, t) * w).sum() / 2
     assert drop_loss()(z, labels, avg_factor=2.0).item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def _reference_drop_weights(labels, rare, u):
+    """Re-implementation of the AGLU release's DropLoss weights (threshold_func), float64:
+    w = 1 - [(u * is_bg > ratio) + is_fg] * rare * (1 - target), ratio = mean(rare[fg labels])
+    (NaN without foreground RoIs, and u > NaN is false)."""
+    n, c = u.shape
+    fg = (labels != c).double()[:, None].expand(n, c)
+    ratio = rare[labels[labels != c]].double().mean()
+    dropped_bg = torch.where(u * (1 - fg) > ratio, 1.0, 0.0).double()
+    target = F.one_hot(labels, c + 1)[:, :c].double()
+    return 1 - (dropped_bg + fg) * rare.double()[None, :] * (1 - target)
+
+
+@pytest.mark.parametrize('labels', [
+    [3, 3, 3, 3, 3],        # no foreground RoI: reference ratio NaN -> nothing dropped
+    [1, 3, 3, 0, 3, 3],     # r = 1/2
+    [0, 3, 3, 3],           # r = 0
+])
+def test_droploss_matches_reference_weights(labels):
+    labels = torch.tensor(labels)
+    rare = torch.tensor([False, True, True])
+    n = labels.numel()
+    z = torch.randn(n, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(5)
+    u = torch.rand(n, 3)                    # the draws DropLoss makes after the same seed
+    w = _reference_drop_weights(labels, rare, u.double())
+    t = F.one_hot(labels, 4)[:, :3].double()
+    ref = (_gumbel_bce(z, t, -10, 10) * w).sum() / n
+    torch.manual_seed(5)
+    loss = drop_loss(activation=dict(type='GumbelClsAct'))(z, labels, avg_factor=float(n))
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
+    if (labels == 3).all():
+        assert (w == 1).all()               # the reference keeps every term
+
+
+def test_droploss_no_foreground_ratio_option():
+    labels = torch.tensor([3, 3, 3])
+    z = torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    t = torch.zeros(3, 3, dtype=torch.float64)
+    keep = (bce(z, t)).sum() / 3                               # default: reference, keep all
+    assert drop_loss()(z, labels, avg_factor=3.0).item() == pytest.approx(keep.item(), rel=1e-6)
+    drop_all = (bce(z, t)[:, 0]).sum() / 3                     # no_fg_ratio=0: old behaviour
+    assert drop_loss(no_fg_ratio=0.0)(z, labels, avg_factor=3.0).item() == \
+        pytest.approx(drop_all.item(), rel=1e-6)
+    with pytest.raises(ValueError, match='no_fg_ratio'):
+        drop_loss(no_fg_ratio=1.5)
 
 
 def test_droploss_background_drop_rate_is_one_minus_r():
@@ -100,14 +204,59 @@ def test_droploss_needs_statistics_and_matching_class_count(tmp_path):
 
 
 def test_federated_loss_hand_computed_class_set():
-    # appeared {0}; sampling weights sqrt([-, 5, 0, 7]) -> the two other non-zero classes join
+    # appeared {0} and no background RoI; sampling weights sqrt([-, 5, 0, 7]) -> the two other
+    # non-zero classes join (|S| = 3)
     loss_fn = FederatedLoss(num_classes=4, num_sample_cats=3, class_image_counts=[3, 5, 0, 7])
-    z = torch.tensor([[0.3, -0.2, 1.0, 0.5], [-1.0, 0.4, 2.0, -0.1]])
-    labels = torch.tensor([0, 4])
+    z = torch.tensor([[0.3, -0.2, 1.0, 0.5], [-1.0, 0.4, 2.0, -0.1]], dtype=torch.float64)
+    labels = torch.tensor([0, 0])
     assert loss_fn.sampled_classes(labels, 4).tolist() == [True, True, False, True]
-    t = F.one_hot(labels, 5)[:, :4].float()
+    t = F.one_hot(labels, 5)[:, :4].double()
     ref = (bce(z, t)[:, [0, 1, 3]]).sum() / 2
     assert loss_fn(z, labels, avg_factor=2.0).item() == pytest.approx(ref.item(), rel=1e-6)
+    # a background RoI takes one of the 3 places (reference): one of {1, 3} joins
+    labels = torch.tensor([0, 4])
+    mask = loss_fn.sampled_classes(labels, 4)
+    assert mask[0] and not mask[2] and int(mask[1]) + int(mask[3]) == 1
+    t = F.one_hot(labels, 5)[:, :4].double()
+    torch.manual_seed(3)
+    mask = loss_fn.sampled_classes(labels, 4)
+    ref = (bce(z, t)[:, mask]).sum() / 2
+    torch.manual_seed(3)
+    assert loss_fn(z, labels, avg_factor=2.0).item() == pytest.approx(ref.item(), rel=1e-6)
+    # count_background=False: always num_sample_cats foreground classes
+    ours = FederatedLoss(num_classes=4, num_sample_cats=3, class_image_counts=[3, 5, 0, 7],
+                         count_background=False)
+    assert ours.sampled_classes(labels, 4).tolist() == [True, True, False, True]
+
+
+def _reference_fed_classes(labels, num_sample_cats, C, weight):
+    """Re-implementation of CenterNet2/Detic get_fed_loss_inds -> (C,) float64 class mask."""
+    appeared = torch.unique(labels)                 # includes the background index C
+    prob = torch.ones(C + 1, dtype=torch.float64)
+    prob[-1] = 0
+    if len(appeared) < num_sample_cats:
+        prob[:C] = weight
+        prob[appeared] = 0
+        more = torch.multinomial(prob, num_sample_cats - len(appeared), replacement=False)
+        appeared = torch.cat([appeared, more])
+    mask = torch.zeros(C + 1, dtype=torch.float64)
+    mask[appeared] = 1
+    return mask[:C]
+
+
+@pytest.mark.parametrize('labels', [[0, 2, 6, 6], [0, 2, 2, 1], [6, 6, 6]])
+def test_federated_class_set_matches_reference(labels):
+    """|S| and each class's inclusion rate equal the reference's (6 classes, 4 places)."""
+    counts = torch.tensor([10., 40, 5, 90, 20, 60], dtype=torch.float64)
+    labels = torch.tensor(labels)
+    loss_fn = FederatedLoss(num_classes=6, num_sample_cats=4, class_image_counts=counts.tolist())
+    draws = 3000
+    torch.manual_seed(0)
+    ref = torch.stack([_reference_fed_classes(labels, 4, 6, counts.sqrt()) for _ in range(draws)])
+    got = torch.stack([loss_fn.sampled_classes(labels, 6).double() for _ in range(draws)])
+    sizes = set(got.sum(1).tolist())
+    assert sizes == set(ref.sum(1).tolist()) and len(sizes) == 1
+    torch.testing.assert_close(got.mean(0), ref.mean(0), atol=0.04, rtol=0)
 
 
 def test_federated_sampling_probability_follows_count_power():

@@ -122,37 +122,45 @@ STAT_LOSSES = {  # config -> (statistics buffers, classifier channels beyond num
     'configs/lvis/eqlv2_faster-rcnn_r18-thin_fpn_1k_synth-lt.py': (('pos_grad', 'neg_grad'), 1),
     'configs/lvis/seesaw_faster-rcnn_r18-thin_fpn_1k_synth-lt.py': (('cum_samples',), 2),
 }
-NUM_ROIS = 32
+NUM_ROIS, CALLS = 32, 2
 
 
-def _global_batch(loss_cfg, extra):
-    gen = torch.Generator().manual_seed(0)
+def _global_batch(loss_cfg, extra, seed=0):
+    gen = torch.Generator().manual_seed(seed)
     c = loss_cfg['num_classes']
     scores = torch.randn(NUM_ROIS, c + extra, generator=gen)
     labels = torch.randint(0, c + 1, (NUM_ROIS,), generator=gen)  # c = background
     return scores, labels
 
 
-def _stats_after_one_call(loss_cfg, extra, buffers, rank=0, world=1):
+def _stats_and_losses(loss_cfg, extra, buffers, rank=0, world=1):
+    """``CALLS`` loss calls on this rank's share of ``CALLS`` global batches: the statistics
+    buffers after them and every call's loss terms (per RoI with ``reduction_override='none'``
+    where the loss supports it, else the scalar)."""
     import hce_det  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     loss = MODELS.build(copy.deepcopy(loss_cfg))
-    scores, labels = _global_batch(loss_cfg, extra)
     part = slice(rank * NUM_ROIS // world, (rank + 1) * NUM_ROIS // world)
-    loss(scores[part], labels[part], torch.ones(NUM_ROIS)[part], avg_factor=NUM_ROIS // world)
-    return {b: getattr(loss, b).clone() for b in buffers}
+    losses = []
+    for call in range(CALLS):
+        scores, labels = _global_batch(loss_cfg, extra, seed=call)
+        out = loss(scores[part], labels[part], torch.ones(NUM_ROIS)[part],
+                   avg_factor=NUM_ROIS // world, reduction_override='none')
+        out = out if isinstance(out, dict) else dict(loss=out)
+        losses.append({k: v.detach().clone() for k, v in out.items()})
+    return dict({b: getattr(loss, b).clone() for b in buffers}, losses=losses)
 
 
 _STATS_SCRIPT = """
 import json, os, sys, torch, torch.distributed as dist
 sys.path.insert(0, {tests!r})
-from test_reliability_distributed import _stats_after_one_call
+from test_reliability_distributed import _stats_and_losses
 dist.init_process_group('gloo')
 rank, world = dist.get_rank(), dist.get_world_size()
 args = json.load(open({args!r}))
-stats = _stats_after_one_call(args['loss_cfg'], args['extra'], args['buffers'], rank, world)
+stats = _stats_and_losses(args['loss_cfg'], args['extra'], args['buffers'], rank, world)
 torch.save(stats, os.path.join({out!r}, f'stats{{rank}}.pt'))
 from hce_det.engine.launch import shutdown_distributed
 shutdown_distributed()
@@ -163,13 +171,17 @@ shutdown_distributed()
 @pytest.mark.parametrize('cfg_path', [
     pytest.param(p, id=osp.basename(p).split('_')[0]) for p in STAT_LOSSES])
 def test_long_tail_statistics_are_reduced_across_processes(cfg_path, load_cfg, tmp_path):
-    """Each of 2 processes sees half of the RoIs; after one loss call every process must hold
-    the statistics of the whole global batch (what one process computing on all RoIs holds).
-    Without a reduction each rank only counts its own half, and DDP's buffer broadcast then
-    keeps rank 0's half-count."""
+    """Each of 2 processes sees half of the RoIs of each of 2 global batches; after the calls
+    every process must hold the statistics of the whole global batches (what one process
+    computing on all RoIs holds). Without a reduction each rank only counts its own half, and
+    DDP's buffer broadcast then keeps rank 0's half-count. The losses must follow too: each
+    rank's per-RoI terms are the one-process terms of its RoIs (Seesaw: its class counts include
+    the other rank's RoIs of the *current* batch, as one process counts the whole batch before
+    the loss), and a scalar loss (EQLv2, sum / own RoIs) averages over the ranks to the
+    one-process loss."""
     buffers, extra = STAT_LOSSES[cfg_path]
     loss_cfg = load_cfg(cfg_path).model.roi_head.bbox_head.loss_cls.to_dict()
-    ref = _stats_after_one_call(loss_cfg, extra, buffers)
+    ref = _stats_and_losses(loss_cfg, extra, buffers)
     assert all(ref[b].abs().sum() > 0 for b in buffers)
     with open(tmp_path / 'args.json', 'w') as f:
         json.dump(dict(loss_cfg=loss_cfg, extra=extra, buffers=list(buffers)), f)
@@ -182,10 +194,16 @@ def test_long_tail_statistics_are_reduced_across_processes(cfg_path, load_cfg, t
                            str(script)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    got = [torch.load(osp.join(str(tmp_path), f'stats{rank}.pt'), weights_only=True)
+           for rank in range(2)]
     for rank in range(2):
-        got = torch.load(osp.join(str(tmp_path), f'stats{rank}.pt'), weights_only=True)
         for b in buffers:
-            torch.testing.assert_close(got[b], ref[b], msg=f'rank {rank}: {b}')
+            torch.testing.assert_close(got[rank][b], ref[b], msg=f'rank {rank}: {b}')
+    for call in range(CALLS):
+        for key, want in ref['losses'][call].items():
+            parts = [g['losses'][call][key] for g in got]
+            both = torch.stack(parts).mean() if want.dim() == 0 else torch.cat(parts)
+            torch.testing.assert_close(both, want, msg=f'call {call}: {key}')
 
 
 # ------------------------------------------------- two-domain (CR-DA) batches across processes

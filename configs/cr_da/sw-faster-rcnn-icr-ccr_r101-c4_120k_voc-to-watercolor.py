@@ -28,5 +28,6 @@ model = dict(
     global_da=dict(type='GlobalDomainDiscriminator', in_channels=1024, feats='backbone.0'),
     ins_da=dict(type='InstanceDomainDiscriminator', in_channels=2048 + 256),
     sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
-    icr=dict(type='ImageCategoryClassifier', in_channels=1024, num_classes=6, feats='backbone.0'),
+    icr=dict(type='ImageCategoryClassifier', in_channels=1024, num_classes=6, feats='backbone.0',
+             init_std=None),
     ccr=dict(lam=1.0))

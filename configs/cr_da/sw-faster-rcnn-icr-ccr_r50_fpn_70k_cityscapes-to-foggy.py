@@ -15,4 +15,4 @@ model = dict(type='DAFasterRCNN',
              local_da={{_base_.local_da}}, global_da={{_base_.global_da}},
              ins_da=dict(type='InstanceDomainDiscriminator', in_channels=1024 + 256),
              sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
-             icr={{_base_.icr}}, ccr=dict(lam=1.0))
+             icr={{_base_.sw_icr}}, ccr=dict(lam=1.0))

@@ -4,5 +4,9 @@
 img_da = dict(type='ImageDomainDiscriminator', in_channels=512, feats='backbone.1')
 ins_da = dict(type='InstanceDomainDiscriminator', in_channels=4096)
 icr = dict(type='ImageCategoryClassifier', in_channels=512, num_classes=8, feats='backbone.1')
-local_da = dict(type='LocalDomainDiscriminator', in_channels=256, feats='backbone.0')
+# SW-Faster code initialises its ICR conv with PyTorch's default (DA-Faster code: N(0, 0.01))
+sw_icr = dict(icr, init_std=None)
+# VGG16 netD_pixel of the reference: ReLU on the feature it reads, PyTorch default init
+local_da = dict(type='LocalDomainDiscriminator', in_channels=256, feats='backbone.0',
+                input_relu=True, init_std=None)
 global_da = dict(type='GlobalDomainDiscriminator', in_channels=512, feats='backbone.1')

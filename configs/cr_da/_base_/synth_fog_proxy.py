@@ -45,5 +45,7 @@ img_da = dict(type='ImageDomainDiscriminator', in_channels=64, feat_channels=128
               feats=['neck.0', 'neck.1', 'neck.2', 'neck.3', 'neck.4'])
 ins_da = dict(type='InstanceDomainDiscriminator', in_channels=256, feat_channels=256)
 icr = dict(type='ImageCategoryClassifier', in_channels=256, num_classes=10, feats='backbone.3')
+# SW-Faster code initialises its ICR conv with PyTorch's default (DA-Faster code: N(0, 0.01))
+sw_icr = dict(icr, init_std=None)
 local_da = dict(type='LocalDomainDiscriminator', in_channels=32, feats='backbone.0')
 global_da = dict(type='GlobalDomainDiscriminator', in_channels=128, feats='backbone.2')

@@ -8,4 +8,4 @@ model = dict(type='DAFasterRCNN',
              ins_da=dict(type='InstanceDomainDiscriminator', in_channels=256 + 256,
                          feat_channels=256),
              sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
-             icr={{_base_.icr}}, ccr=dict(lam=1.0))
+             icr={{_base_.sw_icr}}, ccr=dict(lam=1.0))

@@ -6,7 +6,7 @@
 * CCR: per target RoI with predicted foreground class c, weight
   ``w = exp(lambda * |sigmoid(img_logit[c]) - p_ins[c]|)``; background RoIs get w = 1; detached.
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -31,17 +31,25 @@ def image_labels_from_gt(gt_labels: Sequence[Tensor], num_classes: int) -> Tenso
 
 @MODELS.register_module()
 class ImageCategoryClassifier(BaseModule):
-    """ICR head: AdaptiveAvgPool2d(1) -> 1x1 conv (C_in -> num_classes), init N(0, 0.01);
-    loss = BCEWithLogits (mean) against multi-hot image labels."""
+    """ICR head: AdaptiveAvgPool2d(1) -> 1x1 conv (C_in -> num_classes);
+    loss = BCEWithLogits (mean) against multi-hot image labels.
+
+    Args:
+        init_std: N(0, std) weight and zero bias of the conv, as CR-DA-DET's DA-Faster code
+            (``DA_Faster_ICR_CCR`` ``_init_weights``: ``conv_lst`` N(0, 0.01)); None keeps
+            PyTorch's default init, as its SW-Faster code (``SW_Faster_ICR_CCR`` never
+            re-initialises ``conv_lst``; set in the ``sw-faster-rcnn*`` configs).
+    """
 
     def __init__(self, in_channels: int, num_classes: int, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
+                 init_std: Optional[float] = 0.01, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.loss_weight = float(loss_weight)
         self.conv = nn.Conv2d(in_channels, num_classes, 1)
-        nn.init.normal_(self.conv.weight, 0, 0.01)
-        nn.init.zeros_(self.conv.bias)
+        if init_std is not None:
+            nn.init.normal_(self.conv.weight, 0, init_std)
+            nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) -> (N, num_classes) logits."""

@@ -67,7 +67,9 @@ class DAFasterRCNN(FasterRCNN):
             (``InstanceDomainDiscriminator``; ``in_channels`` = bbox head fc width).
         consistency: ``dict(loss_weight=0.1)``: sum-MSE between each RoI's instance P(source) and
             the detached mean image-level P(source) of its image, averaged over images (needs
-            ``img_da`` and ``ins_da``).
+            ``img_da`` and ``ins_da``). ``reference_channels=True`` uses CR-DA-DET's channels
+            instead: target RoIs are compared with the image-level P(target) (see
+            :meth:`_consistency`).
         local_da / global_da: SW-Faster strong local (least squares) and weak global (focal)
             discriminators.
         icr: ``ImageCategoryClassifier`` trained on source images only.
@@ -119,6 +121,11 @@ class DAFasterRCNN(FasterRCNN):
             raise ValueError('ins_da reads the input of roi_head.bbox_head.fc_cls; '
                              f'{type(self.roi_head.bbox_head).__name__} has no fc_cls')
         self.consistency = dict(consistency) if consistency is not None else None
+        if self.consistency is not None:
+            unknown = set(self.consistency) - {'loss_weight', 'reference_channels'}
+            if unknown:
+                raise ValueError(f'unknown consistency keys {sorted(unknown)}; use loss_weight, '
+                                 'reference_channels')
         self.ccr = dict(ccr) if ccr is not None else None
         self.sw_context = self._check_sw_context(sw_context)
         if self.ins_da is not None:
@@ -338,8 +345,11 @@ class DAFasterRCNN(FasterRCNN):
                                          self.ccr.get('lam', 1.0))
                 losses['loss_ins_da_t'] = w * self.ins_da.loss(ins_t, TARGET, weight)
                 if self.consistency is not None:
+                    img_p_t = img_p_src[n_s:]
+                    if self.consistency.get('reference_channels', False):
+                        img_p_t = 1 - img_p_t  # mean P(target) = 1 - mean P(source), per image
                     losses['loss_cst_t'] = self.consistency.get('loss_weight', 0.1) * \
-                        self._consistency(ins_t, rois_t[:, 0], img_p_src[n_s:], n_t)
+                        self._consistency(ins_t, rois_t[:, 0], img_p_t, n_t)
         return losses
 
     def _ins_da_input(self, roi_feats: Tensor, rois: Tensor, ctx: Optional[Tensor],
@@ -362,9 +372,14 @@ class DAFasterRCNN(FasterRCNN):
     @staticmethod
     def _consistency(ins_logits: Tensor, roi_img: Tensor, img_p: Tensor, n_img: int) -> Tensor:
         """DA-Faster consistency: ``sum_r (sigmoid(ins_r) - p_img[b(r)])^2 / n_img`` with the
-        image term detached (CR-DA-DET uses MSE with sum reduction, batch size 1). Both terms are
-        P(source) in both domains; CR-DA-DET compares the target instances with the image-level
-        P(target) channel instead, which we read as an inconsistency and do not reproduce."""
+        image term detached (CR-DA-DET uses MSE with sum reduction, batch size 1).
+
+        Default: both terms are P(source) in both domains (instance sigmoid = P(label 1 =
+        source), image channel 1 = P(source)). CR-DA-DET (``DA_Faster_ICR_CCR``
+        ``faster_rcnn.py``) compares the *target* instance P(source) with the mean image channel
+        0, i.e. P(target), which pulls the two discriminators towards opposite answers on the
+        target; we keep our choice as the default (a kept departure, see
+        ``configs/cr_da/README.md``) and offer theirs as ``consistency.reference_channels``."""
         if ins_logits.numel() == 0:
             return ins_logits.sum() * 0
         p_img = img_p[roi_img.long()].detach()

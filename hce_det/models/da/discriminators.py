@@ -109,21 +109,35 @@ class InstanceDomainDiscriminator(_Discriminator):
 class LocalDomainDiscriminator(_Discriminator):
     """SW-Faster strong local alignment on a shallow feature: 1x1 convs C->256->128->1, sigmoid,
     least-squares loss ``0.5 * mean((D - d)^2)`` (CR-DA-DET SW ``netD_pixel``; GRL 1.0).
-    With ``context=True`` also returns a 128-d context vector (global average of the 128-ch map)."""
+    With ``context=True`` also returns a 128-d context vector (global average of the 128-ch map).
+
+    The reference has two versions (VisionLearningGroup/DA_Detection and CR-DA-DET SW code):
+    ResNet ``netD_pixel`` reads the feature as is, convs init N(0, 0.01) (the defaults here);
+    VGG16 ``netD_pixel`` applies ReLU to the feature it reads and keeps PyTorch's default conv
+    init (``input_relu=True, init_std=None``, set in the VGG16 configs).
+
+    Args:
+        input_relu: ReLU on the input feature (after the GRL), as the VGG16 reference.
+        init_std: N(0, std) init of the convs; None keeps PyTorch's default init.
+    """
 
     def __init__(self, in_channels: int, grl_coeff: float = 1.0, loss_weight: float = 0.5,
+                 input_relu: bool = False, init_std: Optional[float] = 0.01,
                  init_cfg=None) -> None:
         super().__init__(grl_coeff, loss_weight, init_cfg)
+        self.input_relu = bool(input_relu)
         self.conv1 = nn.Conv2d(in_channels, 256, 1, bias=False)
         self.conv2 = nn.Conv2d(256, 128, 1, bias=False)
         self.conv3 = nn.Conv2d(128, 1, 1, bias=False)
-        for m in (self.conv1, self.conv2, self.conv3):
-            nn.init.normal_(m.weight, 0, 0.01)
+        if init_std is not None:
+            _normal_init(self, init_std)
         self.context_channels = 128
 
     def forward(self, x: Tensor, reverse: bool = True) -> Tuple[Tensor, Tensor]:
         """-> (per-pixel P(source) (N, 1, H, W), context vector (N, 128))."""
         x = self.grl(x) if reverse else x
+        if self.input_relu:
+            x = F.relu(x)
         h = F.relu(self.conv2(F.relu(self.conv1(x))))
         return torch.sigmoid(self.conv3(h)), h.mean(dim=(2, 3))
 
@@ -136,10 +150,16 @@ class LocalDomainDiscriminator(_Discriminator):
 class GlobalDomainDiscriminator(_Discriminator):
     """SW-Faster weak global alignment on the deep feature: three 3x3 stride-2 convs
     (C->512->128->128) with BN, ReLU and dropout, average pool, FC 128->2; focal loss gamma = 5
-    (CR-DA-DET SW ``netD``; GRL 1.0). Also returns the 128-d pooled context vector."""
+    (CR-DA-DET SW ``netD``; GRL 1.0). Also returns the 128-d pooled context vector.
+
+    Init: PyTorch's default (``init_std=None``), as the reference ``netD`` (VGG16 and ResNet
+    versions of DA_Detection / CR-DA-DET SW code never re-initialise it); a float gives
+    N(0, std) convs/FC with zero bias (this package's earlier default, 0.01).
+    """
 
     def __init__(self, in_channels: int, gamma: float = 5.0, dropout: float = 0.5,
-                 grl_coeff: float = 1.0, loss_weight: float = 0.5, init_cfg=None) -> None:
+                 grl_coeff: float = 1.0, loss_weight: float = 0.5,
+                 init_std: Optional[float] = None, init_cfg=None) -> None:
         super().__init__(grl_coeff, loss_weight, init_cfg)
         chans = (in_channels, 512, 128, 128)
         self.convs = nn.ModuleList(
@@ -148,7 +168,8 @@ class GlobalDomainDiscriminator(_Discriminator):
         self.bns = nn.ModuleList(nn.BatchNorm2d(c) for c in chans[1:])
         self.fc = nn.Linear(128, 2)
         self.gamma, self.dropout = float(gamma), float(dropout)
-        _normal_init(self, 0.01)
+        if init_std is not None:
+            _normal_init(self, init_std)
         self.context_channels = 128
 
     def forward(self, x: Tensor, reverse: bool = True) -> Tuple[Tensor, Tensor]:

@@ -2,7 +2,7 @@
 
 Each activation maps logits z (N, C) to per-class probabilities p and also returns
 (log p, log(1 − p)) in a numerically stable form, which the BCE losses of this package use.
-Classes: sigmoid, fixed Gumbel (GOL, Alexandridis et al. ICCV 2023, p = exp(−e^(−z))), and
+Classes: sigmoid, fixed Gumbel (GOL, Alexandridis et al. ECCV 2022, p = exp(−e^(−z))), and
 a learnable APA (ECCV 2024, p = (λe^(−κz) + 1)^(−1/λ)).
 """
 from typing import Optional, Tuple
@@ -54,9 +54,11 @@ class SigmoidClsAct(ClsActivation):
 
 @MODELS.register_module()
 class GumbelClsAct(ClsActivation):
-    """Gumbel CDF p = exp(−e^(−z)) (GOL, ICCV 2023; kostas1515/GOL): log p = −e^(−z).
+    """Gumbel CDF p = exp(−e^(−z)) (GOL, ECCV 2022; kostas1515/GOL): log p = −e^(−z).
 
-    Logits are clamped to [−10, 10] by default (reference), which keeps e^(−z) finite.
+    Logits are clamped to [−10, 10] by default, which keeps e^(−z) finite (as the AGLU LVIS
+    release, kostas1515/AGLU ``mmdetection_v3.2`` ``droploss.py``; GOL's ``gumbel_ce`` clamps to
+    [−4, 10] in the loss instead: ``GumbelLoss(variant='gol')``).
     """
 
     def __init__(self, clamp_logits: Optional[float] = 10.0) -> None:

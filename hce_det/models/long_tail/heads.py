@@ -118,7 +118,12 @@ class APABBoxHead(LongTailBBoxHead):
 
 @MODELS.register_module()
 class GumbelBBoxHead(LongTailBBoxHead):
-    """Box head with the fixed Gumbel classifier p = exp(−e^(−z)) (GOL; the released AGLU LVIS
-    head, there trained with DropLoss)."""
+    """Box head with the fixed Gumbel classifier p = exp(−e^(−z)) (GOL, ECCV 2022).
+
+    Follows the released AGLU LVIS head (kostas1515/AGLU ``mmdetection_v3.2``: C outputs, logits
+    clamped to ±10, ``fc_cls`` init 0.001 / −2, trained with DropLoss). GOL's own ``gumbel_ce``
+    head (C + 1 outputs with a trained background logit, logits clamped to [−4, 10], loss clamped
+    to [0, 20]): ``loss_cls=dict(type='GumbelLoss', variant='gol')``.
+    """
 
     default_activation = dict(type='GumbelClsAct')
