@@ -79,12 +79,14 @@ def test_training_losses_gradient_paths_and_instance_input(sw, monkeypatch):
     ctx_seen, ins_inputs = [], []
     orig = model._image_context
     monkeypatch.setattr(model, '_image_context',
-                        lambda f, x: ctx_seen.append(orig(f, x)) or ctx_seen[-1])
+                        lambda f, x, *a: ctx_seen.append(orig(f, x, *a)) or ctx_seen[-1])
     model.ins_da.register_forward_hook(lambda m, i, o: ins_inputs.append(i[0]))
     losses = model.loss(batch['inputs'], batch['data_samples'])
     n_s, n_t = len(batch['data_samples']['source']), len(batch['data_samples']['target'])
-    assert n_s == n_t == 2 and len(ctx_seen) == 1
-    ctx = ctx_seen[0]
+    # domain_forward='separate' (default): one context call per domain, source first
+    assert model.domain_forward == 'separate'
+    assert n_s == n_t == 2 and [len(c) for c in ctx_seen] == [n_s, n_t]
+    ctx = torch.cat(ctx_seen)
     assert ctx.shape == (n_s + n_t, 256)
     assert torch.isfinite(model.parse_losses(losses)[0])
     # the instance discriminator reads [context of the RoI's image, 256-d RoI feature]

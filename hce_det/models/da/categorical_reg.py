@@ -14,6 +14,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS
+from .valid_area import masked_mean
 
 
 def image_labels_from_gt(gt_labels: Sequence[Tensor], num_classes: int) -> Tensor:
@@ -51,9 +52,12 @@ class ImageCategoryClassifier(BaseModule):
             nn.init.normal_(self.conv.weight, 0, init_std)
             nn.init.zeros_(self.conv.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, C_in, H, W) -> (N, num_classes) logits."""
-        return self.conv(F.adaptive_avg_pool2d(x, 1)).flatten(1)
+    def forward(self, x: Tensor, valid: Optional[Tensor] = None) -> Tensor:
+        """(N, C_in, H, W) -> (N, num_classes) logits; with ``valid`` (N, H, W) the global
+        average covers each image's non-padded area only (:mod:`.valid_area`)."""
+        if valid is None:
+            return self.conv(F.adaptive_avg_pool2d(x, 1)).flatten(1)
+        return self.conv(masked_mean(x, valid)[:, :, None, None]).flatten(1)
 
     def loss(self, logits: Tensor, gt_labels: List[Tensor]) -> Tensor:
         targets = image_labels_from_gt(gt_labels, self.num_classes).to(logits)

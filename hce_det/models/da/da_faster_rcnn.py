@@ -11,10 +11,20 @@ with branches ``source`` (labelled) and ``target`` (unlabelled). Everything outs
 (the discriminators, ICR head and consistency terms exist for training only). The one exception
 is the optional SW-Faster ``sw_context``, whose context vectors feed the box head at test time
 too (:meth:`DAFasterRCNN.extract_feat`).
+
+``domain_forward`` (issue 14, item 7): ``'separate'`` (default, the reference) runs the
+backbone and neck once per domain, each domain's images padded only among themselves
+(CR-DA-DET ``DA_Faster_ICR_CCR/.../faster_rcnn.py`` calls ``RCNN_base`` on ``im_data`` and
+``tgt_im_data`` apart; DA_Detection ``trainval_net_global_local.py`` runs one forward per domain),
+so BatchNorm batch statistics never mix the domains; ``'joint'`` stacks both domains into one
+zero-padded batch (this package's earlier behaviour). In both modes every image-level statistic
+(ICR pooling, per-pixel image/local domain losses, mean image P(source) of the consistency term,
+the global discriminator's and the context vectors' pooling) covers each image's valid area only
+(``img_shape``; :mod:`.valid_area`).
 """
 import copy
 from contextlib import contextmanager
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +37,46 @@ from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
 from .categorical_reg import ccr_weights
 from .sw_context import ImageContextFeatures, SWContextRoIHead
+from .valid_area import valid_mask
 
 SOURCE, TARGET = 1, 0  # domain labels used by every discriminator
+DOMAIN_FORWARDS = ('separate', 'joint')
+
+
+class _Pass(NamedTuple):
+    """One backbone + neck forward: its outputs, which domains it holds (in batch order, with
+    their image counts) and each image's valid size inside the padded input."""
+    feats: Tuple[Tensor, ...]
+    x: Tuple[Tensor, ...]
+    domains: Tuple[Tuple[str, int], ...]
+    img_hw: Tuple[Tuple[int, int], ...]
+    input_hw: Tuple[int, int]
+
+    def slices(self):
+        start = 0
+        for dom, n in self.domains:
+            yield dom, slice(start, start + n)
+            start += n
+
+    def valid(self, f: Tensor) -> Optional[Tensor]:
+        """(N, h, w) valid mask of this pass's images on feature map ``f``; None: no padding."""
+        return valid_mask(self.img_hw, self.input_hw, f.shape[-2:], f.device)
+
+
+def _img_hw(samples: SampleList, input_hw: Tuple[int, int]) -> Tuple[Tuple[int, int], ...]:
+    """Each sample's ``img_shape`` (its size inside the padded batch); the whole input when a
+    sample carries none."""
+    out = []
+    for s in samples:
+        shape = s.metainfo.get('img_shape', input_hw)
+        out.append((int(shape[0]), int(shape[1])))
+    return tuple(out)
+
+
+def _slice(out, sl: slice):
+    if isinstance(out, (tuple, list)):
+        return type(out)(_slice(o, sl) for o in out)
+    return out[sl]
 
 
 def _parse_feats(spec: Union[str, Sequence[str]]) -> List[Tuple[str, int]]:
@@ -82,19 +130,28 @@ class DAFasterRCNN(FasterRCNN):
             (``ins_da.in_channels`` = box-head width + context width). Test time then runs the
             context branches too; see :mod:`.sw_context`.
         grl_scale: multiplies every discriminator's GRL coefficient (a hook may schedule it).
+        domain_forward: ``'separate'`` (default; reference): one backbone + neck forward per
+            domain, so BatchNorm statistics, RPN/RoI features and every alignment term of a domain
+            come from that domain's images alone (padded only among themselves); ``'joint'``:
+            one forward of both domains zero-padded to a common size (BatchNorm normalises over
+            both domains). Padding is excluded from image-level statistics in both modes.
     """
 
     def __init__(self, *args, img_da: Optional[dict] = None, ins_da: Optional[dict] = None,
                  consistency: Optional[dict] = None, local_da: Optional[dict] = None,
                  global_da: Optional[dict] = None, icr: Optional[dict] = None,
                  ccr: Optional[dict] = None, sw_context: Optional[dict] = None,
-                 grl_scale: float = 1.0,
+                 grl_scale: float = 1.0, domain_forward: str = 'separate',
                  data_preprocessor: Optional[dict] = None, **kwargs) -> None:
         if data_preprocessor is not None and data_preprocessor.get('type') not in (
                 'DomainBatchPreprocessor', 'MultiBranchDataPreprocessor'):
             data_preprocessor = dict(type='DomainBatchPreprocessor',
                                      data_preprocessor=data_preprocessor)
         super().__init__(*args, data_preprocessor=data_preprocessor, **kwargs)
+        if domain_forward not in DOMAIN_FORWARDS:
+            raise ValueError(f'domain_forward={domain_forward!r}; use one of {DOMAIN_FORWARDS}')
+        self.domain_forward = domain_forward
+        self._test_img_hw = None      # each image's img_shape during predict / _forward
         self.da_feats: Dict[str, List[Tuple[str, int]]] = {}
         for name, cfg in (('img_da', img_da), ('ins_da', ins_da), ('local_da', local_da),
                           ('global_da', global_da), ('icr', icr)):
@@ -213,15 +270,43 @@ class DAFasterRCNN(FasterRCNN):
     def _gather(self, name: str, feats: Tuple[Tensor], x: Tuple[Tensor]) -> List[Tensor]:
         return [(feats if where == 'backbone' else x)[i] for where, i in self.da_feats[name]]
 
-    def _image_context(self, feats: Tuple[Tensor], x: Tuple[Tensor]) -> Tensor:
+    def _image_context(self, feats: Tuple[Tensor], x: Tuple[Tensor],
+                       img_hw: Optional[Sequence[Tuple[int, int]]] = None,
+                       input_hw: Optional[Tuple[int, int]] = None) -> Tensor:
         """SW-Faster context ``[ctx_src1, ctx_src2, ...]`` (N, C): each discriminator's pooled
-        128-d feature on the detached input without GRL, averaged over its listed levels."""
+        128-d feature on the detached input without GRL, averaged over its listed levels; with
+        ``img_hw`` (each image's size inside the ``input_hw`` padded input) the pooling covers
+        each image's valid area only."""
         out = []
         for name in self.sw_context['sources']:
             disc = getattr(self, name)
             levels = self._gather(name, feats, x)
-            out.append(torch.stack([disc(f.detach(), reverse=False)[1] for f in levels]).mean(0))
+            ctx = []
+            for f in levels:
+                valid = None if img_hw is None else valid_mask(img_hw, input_hw, f.shape[-2:],
+                                                               f.device)
+                ctx.append(disc(f.detach(), reverse=False, valid=valid)[1])
+            out.append(torch.stack(ctx).mean(0))
         return torch.cat(out, dim=1)
+
+    @contextmanager
+    def _valid_area_of(self, batch_inputs: Tensor, samples: SampleList):
+        """During the block, :meth:`extract_feat` knows each image's valid size (test time)."""
+        self._test_img_hw = _img_hw(samples, batch_inputs.shape[-2:])
+        try:
+            yield
+        finally:
+            self._test_img_hw = None
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Faster R-CNN ``predict``; with ``sw_context`` the context pooling skips padding."""
+        with self._valid_area_of(batch_inputs, batch_data_samples):
+            return super().predict(batch_inputs, batch_data_samples, rescale=rescale)
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> tuple:
+        with self._valid_area_of(batch_inputs, batch_data_samples):
+            return super()._forward(batch_inputs, batch_data_samples)
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
         """Backbone + neck; with ``sw_context`` the features also carry the context vectors."""
@@ -229,7 +314,8 @@ class DAFasterRCNN(FasterRCNN):
         x = self.neck(feats) if self.with_neck else feats
         if self.sw_context is None:
             return x
-        return ImageContextFeatures(x, self._image_context(feats, x))
+        return ImageContextFeatures(x, self._image_context(feats, x, self._test_img_hw,
+                                                           tuple(batch_inputs.shape[-2:])))
 
     def _detection_loss(self, x: Tuple[Tensor], samples: SampleList) -> dict:
         """RPN + RoI losses of Faster R-CNN on the source images (as ``TwoStageDetector.loss``)."""
@@ -248,6 +334,40 @@ class DAFasterRCNN(FasterRCNN):
         return losses
 
     # ------------------------------------------------------------------ training
+    def _domain_passes(self, src: Tensor, tgt: Optional[Tensor], src_samples: SampleList,
+                       tgt_samples: SampleList) -> List[_Pass]:
+        """Backbone + neck over the domains: one joint padded pass or one pass per domain."""
+        if self.domain_forward == 'joint' or tgt is None:
+            samples = list(src_samples) + list(tgt_samples)
+            imgs = self._concat_domains(src, tgt, samples)
+            groups = [(imgs, (('source', len(src_samples)), ('target', len(tgt_samples))),
+                       samples)]
+        else:
+            groups = [(src, (('source', len(src_samples)), ), src_samples),
+                      (tgt, (('target', len(tgt_samples)), ), tgt_samples)]
+        passes = []
+        for imgs, domains, samples in groups:
+            feats = self.backbone(imgs)
+            x = self.neck(feats) if self.with_neck else feats
+            input_hw = tuple(imgs.shape[-2:])
+            passes.append(_Pass(feats, x, tuple((d, n) for d, n in domains if n),
+                                _img_hw(samples, input_hw), input_hw))
+        return passes
+
+    def _run(self, name: str, passes: List[_Pass], fn) -> Dict[str, list]:
+        """``fn(feature, valid)`` on each level listed for ``name`` in every pass, split by
+        domain: ``{domain: [(output, valid) per level]}`` (``valid`` None where that domain's
+        images fill the whole map)."""
+        res: Dict[str, list] = {}
+        for p in passes:
+            for f in self._gather(name, p.feats, p.x):
+                valid = p.valid(f)
+                out = fn(f, valid)
+                for dom, sl in p.slices():
+                    v = None if valid is None or bool(valid[sl].all()) else valid[sl]
+                    res.setdefault(dom, []).append((_slice(out, sl), v))
+        return res
+
     def loss(self, multi_batch_inputs: Dict[str, Tensor],
              multi_batch_data_samples: Dict[str, SampleList]) -> dict:
         """Detection losses on ``source``; alignment losses on both domains; target annotations
@@ -268,97 +388,106 @@ class DAFasterRCNN(FasterRCNN):
             tgt = None
         n_s, n_t = len(src_samples), len(tgt_samples)
 
-        imgs = self._concat_domains(src, tgt, list(src_samples) + tgt_samples)
-        feats = self.backbone(imgs)
-        x = self.neck(feats) if self.with_neck else feats
-        ctx = self._image_context(feats, x) if self.sw_context is not None else None
-
-        def domain_feats(sl):
-            part = tuple(lvl[sl] for lvl in x)
-            return part if ctx is None else ImageContextFeatures(part, ctx[sl])
-        x_s = domain_feats(slice(0, n_s))
+        passes = self._domain_passes(src, tgt, src_samples, tgt_samples)
+        x_dom: Dict[str, Tuple[Tensor]] = {}
+        ctx: Dict[str, Optional[Tensor]] = {'source': None, 'target': None}
+        for p in passes:
+            c = None if self.sw_context is None else \
+                self._image_context(p.feats, p.x, p.img_hw, p.input_hw)
+            for dom, sl in p.slices():
+                part = tuple(lvl[sl] for lvl in p.x)
+                x_dom[dom] = part if c is None else ImageContextFeatures(part, c[sl])
+                ctx[dom] = None if c is None else c[sl]
 
         with self._capture_roi_features() as src_roi:
-            losses = self._detection_loss(x_s, src_samples)
+            losses = self._detection_loss(x_dom['source'], src_samples)
 
         need_tgt_rois = n_t > 0 and self.ins_da is not None
         if need_tgt_rois:
-            x_t = domain_feats(slice(n_s, None))
+            x_t = x_dom['target']
             with torch.no_grad():
                 proposals = self.rpn_head.predict(x_t, tgt_samples, rescale=False)
             rois_t = bbox2roi([p.bboxes.detach() for p in proposals])
             with self._capture_roi_features() as tgt_roi:
                 tgt_out = self.roi_head._bbox_forward(x_t, rois_t)
 
-        def split(t):
-            return t[:n_s], t[n_s:]
+        def level_mean(vals):
+            return torch.stack(vals).mean(0)
 
-        # image-level DA (DA-Faster): per-pixel CE, averaged over the listed levels
+        # image-level DA (DA-Faster): per-pixel CE over each image's valid pixels, averaged
+        # over images and the listed levels
         img_p_src = None
         if self.img_da is not None:
-            levels = self._gather('img_da', feats, x)
-            logits = [self.img_da(f) for f in levels]
-            ls = torch.stack([self.img_da.loss(split(lg)[0], SOURCE) for lg in logits]).mean()
-            losses['loss_img_da_s'] = self.img_da.loss_weight * ls
+            out = self._run('img_da', passes, lambda f, v: self.img_da(f))
+            losses['loss_img_da_s'] = self.img_da.loss_weight * level_mean(
+                [self.img_da.loss(o, SOURCE, v) for o, v in out['source']])
             if n_t:
-                lt = torch.stack([self.img_da.loss(split(lg)[1], TARGET) for lg in logits]).mean()
-                losses['loss_img_da_t'] = self.img_da.loss_weight * lt
-            img_p_src = torch.stack(
-                [self.img_da.source_prob_per_image(lg) for lg in logits]).mean(0).detach()
+                losses['loss_img_da_t'] = self.img_da.loss_weight * level_mean(
+                    [self.img_da.loss(o, TARGET, v) for o, v in out['target']])
+            img_p_src = {d: level_mean([self.img_da.source_prob_per_image(o, v)
+                                        for o, v in lv]).detach() for d, lv in out.items()}
 
-        # SW-Faster local (least squares) and global (focal) alignment
+        # SW-Faster local (least squares, valid pixels) and global (focal) alignment
         for name, label in (('local_da', 'local'), ('global_da', 'global')):
             disc = getattr(self, name)
             if disc is None:
                 continue
-            outs = [disc(f)[0] for f in self._gather(name, feats, x)]
-            ls = torch.stack([disc.loss(split(o)[0], SOURCE) for o in outs]).mean()
-            losses[f'loss_{label}_da_s'] = disc.loss_weight * ls
+            out = self._run(name, passes, lambda f, v, disc=disc: disc(f, valid=v)[0])
+            losses[f'loss_{label}_da_s'] = disc.loss_weight * level_mean(
+                [self._disc_loss(disc, o, SOURCE, v) for o, v in out['source']])
             if n_t:
-                lt = torch.stack([disc.loss(split(o)[1], TARGET) for o in outs]).mean()
-                losses[f'loss_{label}_da_t'] = disc.loss_weight * lt
+                losses[f'loss_{label}_da_t'] = disc.loss_weight * level_mean(
+                    [self._disc_loss(disc, o, TARGET, v) for o, v in out['target']])
 
-        # ICR: image-level multi-label classification, source images only
+        # ICR: image-level multi-label classification (pooled over the valid area), trained on
+        # source images only
         icr_logits = None
         if self.icr is not None:
-            levels = self._gather('icr', feats, x)
-            icr_logits = torch.stack([self.icr(f) for f in levels]).mean(0)
+            out = self._run('icr', passes, lambda f, v: self.icr(f, v))
+            icr_logits = {d: level_mean([o for o, _ in lv]) for d, lv in out.items()}
             gt = [s.gt_instances.labels for s in src_samples]
-            losses['loss_icr'] = self.icr.loss_weight * self.icr.loss(icr_logits[:n_s], gt)
+            losses['loss_icr'] = self.icr.loss_weight * self.icr.loss(icr_logits['source'], gt)
 
         # instance-level DA (+ CCR weights on the target, + consistency)
         if self.ins_da is not None:
             w = self.ins_da.loss_weight
             f_s, rois_s = src_roi['feats'][-1], src_roi['rois'][-1]
-            ins_s = self.ins_da(self._ins_da_input(f_s, rois_s, ctx, 0))
+            ins_s = self.ins_da(self._ins_da_input(f_s, rois_s, ctx['source']))
             losses['loss_ins_da_s'] = w * self.ins_da.loss(ins_s, SOURCE)
             if self.consistency is not None:
                 losses['loss_cst_s'] = self.consistency.get('loss_weight', 0.1) * \
-                    self._consistency(ins_s, rois_s[:, 0], img_p_src[:n_s], n_s)
+                    self._consistency(ins_s, rois_s[:, 0], img_p_src['source'], n_s)
             if need_tgt_rois:
                 f_t, rois_t = tgt_roi['feats'][-1], tgt_roi['rois'][-1]
-                ins_t = self.ins_da(self._ins_da_input(f_t, rois_t, ctx, n_s))
+                ins_t = self.ins_da(self._ins_da_input(f_t, rois_t, ctx['target']))
                 weight = None
                 if self.ccr is not None:
                     probs = self._roi_probs(tgt_out['cls_score'])
-                    weight = ccr_weights(icr_logits[n_s:], rois_t[:, 0], probs,
+                    weight = ccr_weights(icr_logits['target'], rois_t[:, 0], probs,
                                          self.ccr.get('lam', 1.0))
                 losses['loss_ins_da_t'] = w * self.ins_da.loss(ins_t, TARGET, weight)
                 if self.consistency is not None:
-                    img_p_t = img_p_src[n_s:]
+                    img_p_t = img_p_src['target']
                     if self.consistency.get('reference_channels', False):
                         img_p_t = 1 - img_p_t  # mean P(target) = 1 - mean P(source), per image
                     losses['loss_cst_t'] = self.consistency.get('loss_weight', 0.1) * \
                         self._consistency(ins_t, rois_t[:, 0], img_p_t, n_t)
         return losses
 
-    def _ins_da_input(self, roi_feats: Tensor, rois: Tensor, ctx: Optional[Tensor],
-                      first_img: int) -> Tensor:
-        """Box-head features, preceded by the detached context vectors of each RoI's image when
-        ``sw_context.ins_da`` (CR-DA-DET ``--da_use_contex``)."""
+    @staticmethod
+    def _disc_loss(disc, out: Tensor, domain: int, valid: Optional[Tensor]) -> Tensor:
+        """Per-pixel discriminators take the valid mask; image-level ones (global) do not."""
+        if out.dim() == 4:
+            return disc.loss(out, domain, valid)
+        return disc.loss(out, domain)
+
+    def _ins_da_input(self, roi_feats: Tensor, rois: Tensor, ctx: Optional[Tensor]) -> Tensor:
+        """Box-head features, preceded by the detached context vectors of each RoI's image
+        (``ctx``: that domain's (n, C) context) when ``sw_context.ins_da`` (CR-DA-DET
+        ``--da_use_contex``)."""
         if ctx is None or not self.sw_context['ins_da']:
             return roi_feats
-        roi_ctx = ctx[first_img + rois[:, 0].long()].detach()
+        roi_ctx = ctx[rois[:, 0].long()].detach()
         return torch.cat([roi_ctx, roi_feats], dim=1)
 
     def _roi_probs(self, cls_score: Tensor) -> Tensor:

@@ -3,6 +3,10 @@ CVPR 2019) with the layer sizes of megvii-research/CR-DA-DET (``DA.py``, SW ``vg
 
 Convention used by every module here: domain label 1 = source, 0 = target; each discriminator
 owns a gradient reversal layer, so its loss trains it and *reverses* into the detector.
+
+Padding: every image-level statistic takes an optional ``valid`` mask (N, h, w) of each image's
+non-padded area (:mod:`.valid_area`); per-pixel losses and pooled vectors then average over that
+area per image and the images are averaged with equal weight (without padding: the plain mean).
 """
 from typing import Optional, Tuple
 
@@ -13,6 +17,7 @@ from torch import Tensor, nn
 
 from mmdet.registry import MODELS
 from ..layers.grl import GradientReversal
+from .valid_area import masked_mean, rescale_valid_mask
 
 
 def _normal_init(module: nn.Module, std: float) -> None:
@@ -60,15 +65,21 @@ class ImageDomainDiscriminator(_Discriminator):
         return self.conv2(F.relu(self.conv1(self.grl(x))))
 
     @staticmethod
-    def loss(logits: Tensor, domain: int) -> Tensor:
-        """Mean per-pixel cross-entropy against the constant ``domain`` label."""
+    def loss(logits: Tensor, domain: int, valid: Optional[Tensor] = None) -> Tensor:
+        """Mean per-pixel cross-entropy against the constant ``domain`` label; with ``valid``
+        the mean over each image's valid pixels, averaged over images."""
         labels = logits.new_full((logits.size(0), ) + logits.shape[2:], domain, dtype=torch.long)
-        return F.cross_entropy(logits, labels)
+        if valid is None:
+            return F.cross_entropy(logits, labels)
+        return masked_mean(F.cross_entropy(logits, labels, reduction='none'), valid).mean()
 
     @staticmethod
-    def source_prob_per_image(logits: Tensor) -> Tensor:
-        """Mean over pixels of P(source), one value per image (for the consistency term)."""
-        return F.softmax(logits, dim=1)[:, 1].flatten(1).mean(1)
+    def source_prob_per_image(logits: Tensor, valid: Optional[Tensor] = None) -> Tensor:
+        """Mean over (valid) pixels of P(source), one value per image (for the consistency
+        term)."""
+        if valid is None:
+            return F.softmax(logits, dim=1)[:, 1].flatten(1).mean(1)
+        return masked_mean(F.softmax(logits, dim=1)[:, 1], valid)
 
 
 @MODELS.register_module()
@@ -133,17 +144,24 @@ class LocalDomainDiscriminator(_Discriminator):
             _normal_init(self, init_std)
         self.context_channels = 128
 
-    def forward(self, x: Tensor, reverse: bool = True) -> Tuple[Tensor, Tensor]:
-        """-> (per-pixel P(source) (N, 1, H, W), context vector (N, 128))."""
+    def forward(self, x: Tensor, reverse: bool = True,
+                valid: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """-> (per-pixel P(source) (N, 1, H, W), context vector (N, 128)); the context is the
+        mean over the ``valid`` area when given."""
         x = self.grl(x) if reverse else x
         if self.input_relu:
             x = F.relu(x)
         h = F.relu(self.conv2(F.relu(self.conv1(x))))
-        return torch.sigmoid(self.conv3(h)), h.mean(dim=(2, 3))
+        ctx = h.mean(dim=(2, 3)) if valid is None else masked_mean(h, valid)
+        return torch.sigmoid(self.conv3(h)), ctx
 
     @staticmethod
-    def loss(prob: Tensor, domain: int) -> Tensor:
-        return (prob - float(domain)).pow(2).mean()
+    def loss(prob: Tensor, domain: int, valid: Optional[Tensor] = None) -> Tensor:
+        """Mean per-pixel squared error; with ``valid`` over each image's valid pixels,
+        averaged over images."""
+        if valid is None:
+            return (prob - float(domain)).pow(2).mean()
+        return masked_mean((prob - float(domain)).pow(2).squeeze(1), valid).mean()
 
 
 @MODELS.register_module()
@@ -172,12 +190,24 @@ class GlobalDomainDiscriminator(_Discriminator):
             _normal_init(self, init_std)
         self.context_channels = 128
 
-    def forward(self, x: Tensor, reverse: bool = True) -> Tuple[Tensor, Tensor]:
-        """-> (image domain logits (N, 2), context vector (N, 128))."""
+    def forward(self, x: Tensor, reverse: bool = True,
+                valid: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """-> (image domain logits (N, 2), context vector (N, 128)). ``valid`` (N, H, W) marks
+        each image's non-padded input area: the average pool then covers only the cells of the
+        final map that start inside it (border cells still read padded neighbours through the
+        3x3 convs, and BatchNorm statistics include padded cells, as in any padded batch)."""
         x = self.grl(x) if reverse else x
         for conv, bn in zip(self.convs, self.bns):
-            x = F.dropout(F.relu(bn(conv(x))), p=self.dropout, training=self.training)
-        ctx = x.mean(dim=(2, 3))
+            x = conv(x)
+            if self.training and x.size(0) * x.size(2) * x.size(3) == 1:
+                raise ValueError(
+                    f'GlobalDomainDiscriminator: BatchNorm would see one value per channel '
+                    f'(input {tuple(x.shape)}: one image, 1x1 map after the stride-2 convs); '
+                    'give it larger feature maps or more images per forward (e.g. '
+                    "domain_forward='joint')")
+            x = F.dropout(F.relu(bn(x)), p=self.dropout, training=self.training)
+        ctx = x.mean(dim=(2, 3)) if valid is None else \
+            masked_mean(x, rescale_valid_mask(valid, x.shape[-2:]))
         return self.fc(ctx), ctx
 
     def loss(self, logits: Tensor, domain: int) -> Tensor:
