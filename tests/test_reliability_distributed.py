@@ -9,7 +9,7 @@ its loss over its own anchors/RoIs (``avg_factor`` per rank) and normalises Batc
 those per-rank gradients. Random augmentation and random anchor/RoI sampling are switched off
 (flip prob 0, sampler budgets above the candidate counts, no dropout) so the two runs see
 identical samples. The two-domain (CR-DA) test also checks how GroupMultiSourceSampler splits
-source and target images over the ranks.
+source and target images over the ranks; it freezes the BatchNorm statistics (see its docstring).
 """
 import copy
 import json
@@ -51,7 +51,8 @@ def _deterministic_samples(cfg):
     cfg.model.train_cfg.rcnn.sampler.num = 10 ** 6
 
 
-def _write_cfg(load_cfg, data_root, work_dir, per_rank_batch, cfg_path=VANILLA):
+def _write_cfg(load_cfg, data_root, work_dir, per_rank_batch, cfg_path=VANILLA,
+               frozen_bn=False):
     if cfg_path == DA:
         cfg = shrink_da(load_cfg(cfg_path), data_root, work_dir, max_iters=ITERS,
                         batch_size=per_rank_batch)
@@ -60,6 +61,8 @@ def _write_cfg(load_cfg, data_root, work_dir, per_rank_batch, cfg_path=VANILLA):
                          batch_size=per_rank_batch)
         cfg.train_dataloader.sampler.shuffle = False
     _deterministic_samples(cfg)
+    if frozen_bn:          # BatchNorm normalises with its running statistics, never per batch
+        cfg.model.backbone.norm_eval = True
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.default_hooks.checkpoint.interval = 10 ** 6
     cfg.default_hooks.checkpoint.save_last = False
@@ -216,11 +219,18 @@ def test_two_process_da_training_splits_both_domains(load_cfg, tiny_data, tmp_pa
     """DA-Faster + ICR + CCR with GroupMultiSourceSampler (1:1): 2 processes x (1 source +
     1 target) vs 1 process x (2 + 2). Every rank must get one image of each domain per step, the
     two ranks together exactly the one-process batch, and the losses (detection and every
-    alignment term) must follow the one-process run."""
-    one = _train(_write_cfg(load_cfg, tiny_data, tmp_path / 'p1', GLOBAL_BATCH, DA),
-                 tmp_path / 'p1', 1)
-    two = _train(_write_cfg(load_cfg, tiny_data, tmp_path / 'p2', GLOBAL_BATCH // 2, DA),
-                 tmp_path / 'p2', 2)
+    alignment term) must follow the one-process run.
+
+    The backbone's BatchNorm runs on its running statistics here (``norm_eval=True``, both
+    runs): with batch statistics each rank normalises over its own images, which with the
+    default ``domain_forward='separate'`` is 1 image per domain against 2 in one process, and that
+    alone moved the total loss by up to 5.2 % and iteration-1 ``loss_cls`` by 1.2 % (``'joint'``,
+    1 + 1 against 2 + 2 images: 3.9 % / 0.1 %); with it frozen every term agrees to <= 0.3 %
+    (measured) in either mode, so the check isolates the domain split and DDP's averaging."""
+    one = _train(_write_cfg(load_cfg, tiny_data, tmp_path / 'p1', GLOBAL_BATCH, DA,
+                            frozen_bn=True), tmp_path / 'p1', 1)
+    two = _train(_write_cfg(load_cfg, tiny_data, tmp_path / 'p2', GLOBAL_BATCH // 2, DA,
+                            frozen_bn=True), tmp_path / 'p2', 2)
     assert [len(r) for r in two.values()] == [ITERS, ITERS]
     for i in range(ITERS):
         ref = one[0][i]['images']
@@ -231,20 +241,16 @@ def test_two_process_da_training_splits_both_domains(load_cfg, tiny_data, tmp_pa
             assert sorted(ranks[0][dom] + ranks[1][dom]) == sorted(ref[dom]), (i, dom)
     present = [k for k in DA_TERMS if k in one[0][0]]
     assert len(present) == len(DA_TERMS), present
-    # detection total (5 %, as above) and the alignment / ICR terms at every iteration (1 %;
-    # measured <= 0.3 %): per-pixel, per-image and per-RoI means over each rank's images
-    np.testing.assert_allclose(_mean_over_ranks(two, 'loss'), _mean_over_ranks(one, 'loss'),
-                               rtol=RTOL_TOTAL)
-    for key in ('loss_img_da_s', 'loss_img_da_t', 'loss_ins_da_s', 'loss_ins_da_t', 'loss_icr'):
+    # every iteration: total, detection and alignment / ICR terms 1 % (measured <= 0.3 %, the
+    # per-rank avg_factor weighting); consistency, a squared difference of two near-equal
+    # probabilities (~1e-4), absolutely (measured <= 5e-9)
+    for key in ('loss', 'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_img_da_s', 'loss_img_da_t',
+                'loss_ins_da_s', 'loss_ins_da_t', 'loss_icr'):
         np.testing.assert_allclose(_mean_over_ranks(two, key), _mean_over_ranks(one, key),
                                    rtol=RTOL_FIRST, err_msg=key)
-    np.testing.assert_allclose(_mean_over_ranks(two, 'loss_cls')[0],
-                               _mean_over_ranks(one, 'loss_cls')[0], rtol=RTOL_FIRST)
-    # consistency: a squared difference of two near-equal probabilities (~1e-4), so per-rank
-    # BatchNorm shifts it by a large relative amount; compared absolutely (measured <= 2e-5)
     for key in ('loss_cst_s', 'loss_cst_t'):
         np.testing.assert_allclose(_mean_over_ranks(two, key), _mean_over_ranks(one, key),
-                                   rtol=0, atol=5e-5, err_msg=key)
+                                   rtol=0, atol=1e-6, err_msg=key)
 
 
 # ------------------------------------------------- exact resume with 2 processes

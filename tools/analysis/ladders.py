@@ -70,6 +70,18 @@ def _no_sw_context(cfg, ctx) -> None:
     m.ins_da.in_channels = m.roi_head.bbox_head.fc_out_channels
 
 
+def _joint_domains(cfg, ctx) -> None:
+    """Both domains through the backbone as one padded batch (BatchNorm over both domains;
+    the package's behaviour before issue 14 item 7); the default runs each domain apart."""
+    cfg.model.domain_forward = 'joint'
+
+
+def _separate_domains(cfg, ctx) -> None:
+    """Each domain through the backbone on its own (the reference; the synth SW configs use
+    'joint', see their header)."""
+    cfg.model.domain_forward = 'separate'
+
+
 CR_DA_VARIANTS = [
     Variant('source-only', _DA + 'faster-rcnn_r18-thin_fpn_500i_synth-fog-source-only.py'),
     Variant('DA-Faster', _DA + 'da-faster-rcnn_r18-thin_fpn_500i_synth-fog.py'),
@@ -84,6 +96,13 @@ CR_DA_VARIANTS = [
     Variant('SW-Faster+ICR+CCR-no-context',
             _DA + 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py', edit=_no_sw_context,
             ablation=True),
+    # domain_forward: the other mode of each config ('separate' by default, 'joint' in SW)
+    Variant('DA-Faster+ICR+CCR-joint',
+            _DA + 'da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py', edit=_joint_domains,
+            ablation=True),
+    Variant('SW-Faster+ICR+CCR-separate',
+            _DA + 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py',
+            edit=_separate_domains, ablation=True),
 ]
 
 # ------------------------------------------------------------------------------- long tail

@@ -9,3 +9,8 @@ model = dict(type='DAFasterRCNN',
                          feat_channels=256),
              sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
              icr={{_base_.sw_icr}}, ccr=dict(lam=1.0))
+# One padded batch of both domains here (the reference runs them apart, domain_forward='separate'):
+# on 128 px images the global discriminator's last BatchNorm sees a 1x1 map, so per domain it
+# normalises over 2 values per channel; trained alone for 150 steps on frozen initial features
+# (2+2 images) it reached train accuracy 1.00 joint vs 0.52 (chance) separate.
+model.update(domain_forward='joint')

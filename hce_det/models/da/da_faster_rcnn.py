@@ -6,11 +6,12 @@ Facts (module sizes, loss weights, label conventions) follow megvii-research/CR-
 ``SW_Faster_ICR_CCR/da_train_net.py``); see ``shared/DESIGN.md`` section 2.
 
 Training batches come from the ``MultiBranch`` pipelines of ``configs/_base_/datasets/*_da.py``
-with branches ``source`` (labelled) and ``target`` (unlabelled). Everything outside
-:meth:`DAFasterRCNN.loss` is inherited, so ``predict`` / ``_forward`` are exactly Faster R-CNN
-(the discriminators, ICR head and consistency terms exist for training only). The one exception
-is the optional SW-Faster ``sw_context``, whose context vectors feed the box head at test time
-too (:meth:`DAFasterRCNN.extract_feat`).
+with branches ``source`` (labelled) and ``target`` (unlabelled). Outside
+:meth:`DAFasterRCNN.loss`, ``predict`` / ``_forward`` are exactly Faster R-CNN (the
+discriminators, ICR head and consistency terms exist for training only). The one exception is
+the optional SW-Faster ``sw_context``, whose context vectors feed the box head at test time too
+(:meth:`DAFasterRCNN.extract_feat`; ``predict`` / ``_forward`` only pass it each image's size so
+that its pooling skips the padding).
 
 ``domain_forward`` (issue 14, item 7): ``'separate'`` (default, the reference) runs the
 backbone and neck once per domain, each domain's images padded only among themselves
@@ -135,6 +136,10 @@ class DAFasterRCNN(FasterRCNN):
             come from that domain's images alone (padded only among themselves); ``'joint'``:
             one forward of both domains zero-padded to a common size (BatchNorm normalises over
             both domains). Padding is excluded from image-level statistics in both modes.
+            Note: with 'separate' a BatchNorm inside a discriminator (SW global) also sees one
+            domain per forward; on small inputs (128-px proxy: 1x1 final map) that leaves it
+            2 values per channel with 2 images per domain (chance-level domain accuracy,
+            measured; see ``configs/cr_da/README.md``) and none with 1 (it raises).
     """
 
     def __init__(self, *args, img_da: Optional[dict] = None, ins_da: Optional[dict] = None,

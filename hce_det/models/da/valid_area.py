@@ -1,10 +1,11 @@
 """The valid (non-padded) area of each image on a feature map, and means restricted to it.
 
 A batch stacks images of different sizes by zero-padding them (bottom/right) to a common
-``(H, W)``; sample ``i`` keeps its own ``img_shape = (h_i, w_i)``. On a feature map of size
-``(h, w)`` the valid area of image ``i`` is the top-left ``ceil(h_i * h / H)`` rows and
-``ceil(w_i * w / W)`` columns: every feature cell whose stride cell starts inside the image (for a
-stride-``s`` map of an input padded to a multiple of ``s``, ``ceil(h_i / s)`` rows). Image-level
+``(H, W)``; sample ``i`` keeps its own ``img_shape = (h_i, w_i)``. On a stride-``s`` feature
+map the valid area of image ``i`` is the top-left ``ceil(h_i / s)`` rows and ``ceil(w_i / s)``
+columns: every feature cell whose stride cell starts inside the image (``s``: the power of two
+nearest to ``H / h`` in log scale, exact also where ``H`` is not a multiple of ``s``, e.g. FPN's
+stride-64 level of a 96-pixel batch: 2 cells, the second starting at row 64). Image-level
 statistics (ICR pooling, the per-pixel domain losses, the mean image P(source), the SW-Faster
 context pooling) average over that area only, so the padding of a batch never enters them.
 
@@ -12,19 +13,29 @@ The reference trains with one image per domain and step (no padding at all: megv
 CR-DA-DET ``DA_Faster_ICR_CCR/.../faster_rcnn.py`` runs ``RCNN_base`` once per domain); a
 masked mean over one image's valid area is its mean over that image.
 """
+import math
 from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 
+def _stride(big: int, small: int) -> int:
+    """The power-of-two stride of an ``small``-cell map of a ``big``-pixel input (a stride-s map
+    has ``ceil(big / s)`` or ``floor(big / s)`` cells, so ``big / small`` is within a factor
+    < 2 of s only when rounded in log scale)."""
+    return 2 ** max(0, round(math.log2(big / small)))
+
+
 def valid_sizes(img_hw: Sequence[Tuple[int, int]], input_hw: Tuple[int, int],
                 feat_hw: Tuple[int, int]) -> Tensor:
-    """(N, 2) long: valid rows and columns of each image on an ``feat_hw`` map of an input
-    padded to ``input_hw`` (``ceil(h_i * h / H)``, clamped to ``[1, h]``; same for columns)."""
+    """(N, 2) long: valid rows and columns of each image on a ``feat_hw`` map of an input padded
+    to ``input_hw``: ``ceil(h_i / s)`` with ``s`` the map's power-of-two stride (every backbone
+    and neck here), clamped to ``[1, h]``; same for columns."""
     (big_h, big_w), (h, w) = (int(v) for v in input_hw), (int(v) for v in feat_hw)
-    rows = [min(h, max(1, -(-int(ih) * h // big_h))) for ih, _ in img_hw]
-    cols = [min(w, max(1, -(-int(iw) * w // big_w))) for _, iw in img_hw]
+    s_h, s_w = _stride(big_h, h), _stride(big_w, w)
+    rows = [min(h, max(1, -(-int(ih) // s_h))) for ih, _ in img_hw]
+    cols = [min(w, max(1, -(-int(iw) // s_w))) for _, iw in img_hw]
     return torch.tensor([rows, cols], dtype=torch.long).t().reshape(len(rows), 2)
 
 
@@ -49,8 +60,9 @@ def valid_mask(img_hw: Sequence[Tuple[int, int]], input_hw: Tuple[int, int],
 
 
 def rescale_valid_mask(valid: Optional[Tensor], feat_hw: Tuple[int, int]) -> Optional[Tensor]:
-    """A top-left valid mask ``(N, h0, w0)`` carried to a ``feat_hw`` map of the same images
-    (``ceil(rows * h / h0)``; e.g. after stride-2 convs)."""
+    """A top-left valid mask ``(N, h0, w0)`` carried to a coarser ``feat_hw`` map of the same
+    images (``ceil(rows / s)``, ``s`` the power-of-two stride between the maps; e.g. after
+    stride-2 convs)."""
     if valid is None:
         return None
     if tuple(valid.shape[-2:]) == tuple(int(v) for v in feat_hw):
