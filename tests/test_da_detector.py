@@ -184,7 +184,8 @@ def test_predict_equals_plain_faster_rcnn(da_setup):
     cfg, da, _ = da_setup
     da = copy.deepcopy(da)
     plain_cfg = copy.deepcopy(cfg.model)
-    for k in ('img_da', 'ins_da', 'consistency', 'local_da', 'global_da', 'icr', 'ccr'):
+    for k in ('img_da', 'ins_da', 'consistency', 'local_da', 'global_da', 'icr', 'ccr',
+              'domain_forward'):
         plain_cfg.pop(k, None)
     plain_cfg.type = 'FasterRCNN'
     plain = MODELS.build(plain_cfg)

@@ -76,6 +76,7 @@ def test_training_losses_gradient_paths_and_instance_input(sw, monkeypatch):
     _, model, batch = sw
     model = copy.deepcopy(model)
     model.train()
+    model.domain_forward = 'separate'   # the synth SW configs run 'joint'; test the default
     ctx_seen, ins_inputs = [], []
     orig = model._image_context
     monkeypatch.setattr(model, '_image_context',
@@ -83,8 +84,7 @@ def test_training_losses_gradient_paths_and_instance_input(sw, monkeypatch):
     model.ins_da.register_forward_hook(lambda m, i, o: ins_inputs.append(i[0]))
     losses = model.loss(batch['inputs'], batch['data_samples'])
     n_s, n_t = len(batch['data_samples']['source']), len(batch['data_samples']['target'])
-    # domain_forward='separate' (default): one context call per domain, source first
-    assert model.domain_forward == 'separate'
+    # domain_forward='separate': one context call per domain, source first
     assert n_s == n_t == 2 and [len(c) for c in ctx_seen] == [n_s, n_t]
     ctx = torch.cat(ctx_seen)
     assert ctx.shape == (n_s + n_t, 256)
