@@ -9,7 +9,7 @@
    ``builtins.getattr`` we map that name to :func:`_history_buffer_getattr`, which resolves only
    HistoryBuffer's registered statistics methods and refuses everything else.
 2. ``lvis`` 0.5.3 on numpy 2, see :func:`lvis_numpy2_aliases`.
-3. When the safe loader refuses a checkpoint, torch's message advises ``weights_only=False``
+3. When the safe loader refuses a checkpoint, torch's message advises turning the safe loader off
    (arbitrary code execution). mmengine's local-file checkpoint loader is replaced by
    :func:`load_from_local`, whose :class:`UnsafeCheckpointError` names the refused global and
    how a user who trusts the file allow-lists it; the safe loader stays on (issue 17).

@@ -207,7 +207,7 @@ def row_cfg_options_typo(load_cfg, root, tmp_path):
 
 def row_checkpoint_with_unlisted_global(load_cfg, root, tmp_path):
     """tools/test.py on a checkpoint holding a class outside the allow-list: the error names the
-    global and ``add_safe_globals``, never ``weights_only=False``."""
+    global and ``add_safe_globals``, never advice to turn the safe loader off."""
     from hce_det.compat import UnsafeCheckpointError
     from hce_det.engine.launch import build_runner
     ckpt = tmp_path / 'foreign.pth'
