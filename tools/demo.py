@@ -122,7 +122,7 @@ def main(argv=None):
     print(f'wrote {png}')
     hce = [(v, r) for v, r in zip(variants, rows) if 'hce' in v.config and r.get('checkpoint')]
     if hce:
-        print(f'wrote {context_picture(*hce[-1], data_root, val_split, args.work_root)}')
+        context_picture(*hce[-1], data_root, val_split, args.work_root)  # show_context says where
     with open(osp.join(args.work_root, 'demo.json'), 'w') as f:
         json.dump(rows, f, indent=1)
     return rows
