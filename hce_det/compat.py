@@ -1,4 +1,25 @@
-"""Every upstream workaround of hce_det, in one place. Each entry names what it fixes.
+"""The index of hce_det's upstream workarounds and of every process-wide effect of
+``import hce_det``.
+
+:data:`WORKAROUNDS` lists each workaround with the upstream version it targets (the pinned stack
+of ``tools/setup_env.sh``), what it fixes, where the fix lives, its scope and the tests that fail
+when it stops being *needed* (the upstream behaviour changed: re-check, then drop the workaround
+or move its target) or stops *working*. ``tests/test_compat.py`` checks the index itself: every
+target version is the installed one and every named test exists.
+
+Scopes: ``import`` -- applied by ``import hce_det`` (:func:`apply_all`), process-wide;
+``scoped`` -- active inside a context manager only; ``opt-in`` -- a class or function that a
+config or tool chooses (nothing changes unless it is used).
+
+Process-wide effects of ``import hce_det``, and nothing else (checked in a fresh interpreter by
+``tests/test_compat.py::test_import_changes_only_the_indexed_process_state``):
+
+* registry entries: new names in mmdet's/mmengine's registries, each a ``hce_det`` object; no
+  upstream entry is replaced;
+* the ``import``-scope workarounds below: torch's safe-globals allow-list, mmengine's local-file
+  checkpoint loader, and the ``np`` name inside ``lvis.eval`` (when ``lvis`` is installed).
+
+The three import-time workarounds in detail:
 
 1. torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine 0.10.7 checkpoints carry
    a ``HistoryBuffer`` and numpy arrays/scalars in ``meta['message_hub']``, so ``--resume`` and
@@ -18,6 +39,7 @@ import os.path as osp
 import pickle
 import re
 import types
+from typing import NamedTuple, Tuple
 
 import numpy as np
 import torch
@@ -136,7 +158,106 @@ def lvis_numpy2_aliases() -> bool:
     return True
 
 
+# ---------------------------------------------------------------------------- the index
+class Workaround(NamedTuple):
+    """One entry of :data:`WORKAROUNDS`."""
+    name: str
+    targets: Tuple[str, ...]   # 'package==version' of the upstream code it works around
+    problem: str
+    fix: str                   # where the fix lives (module.object)
+    scope: str                 # 'import' | 'scoped' | 'opt-in'
+    tests: Tuple[str, ...]     # 'tests/<file>::<test>': needed-checks first, then works-checks
+
+
+_COMPAT_TESTS = 'tests/test_compat.py::'
+WORKAROUNDS: Tuple[Workaround, ...] = (
+    Workaround(
+        'checkpoint_safe_globals', ('torch==2.14.1', 'mmengine==0.10.7'),
+        'weights-only torch.load refuses the HistoryBuffer / numpy objects of mmengine '
+        'checkpoints (--resume, tools/test.py CKPT fail)',
+        'hce_det.compat.allow_mmengine_checkpoints', 'import',
+        (_COMPAT_TESTS + 'test_needed_mmengine_checkpoints_fail_the_safe_loader_upstream',
+         _COMPAT_TESTS + 'test_history_buffer_round_trips_under_weights_only',
+         _COMPAT_TESTS + 'test_getattr_is_restricted_to_history_buffer_methods')),
+    Workaround(
+        'checkpoint_refusal_message', ('torch==2.14.1', 'mmengine==0.10.7'),
+        "torch's refusal message advises turning the safe loader off",
+        'hce_det.compat.explain_refused_checkpoints', 'import',
+        (_COMPAT_TESTS + 'test_refused_checkpoint_names_the_global_and_never_suggests_unsafe'
+                         '_loading', )),
+    Workaround(
+        'lvis_numpy2_aliases', ('lvis==0.5.3', 'numpy==2.4.6'),
+        'lvis.eval calls np.float, removed in numpy 1.24',
+        'hce_det.compat.lvis_numpy2_aliases', 'import',
+        (_COMPAT_TESTS + 'test_needed_lvis_uses_removed_numpy_aliases',
+         'tests/test_lvis_metric.py::test_numpy2_shim_is_local_to_lvis')),
+    Workaround(
+        'cpu_bf16_mmcv_ops', ('mmcv==2.1.0', ),
+        "mmcv's CPU nms and RoIAlign have no bfloat16 kernel (--amp on CPU)",
+        'hce_det.engine.optim_wrappers.fp32_mmcv_ops_for_cpu_bf16', 'scoped',
+        (_COMPAT_TESTS + 'test_needed_mmcv_cpu_ops_reject_bfloat16',
+         _COMPAT_TESTS + 'test_bf16_op_patch_is_scoped_to_the_wrapper_forward')),
+    Workaround(
+        'cpu_amp_optim_wrapper', ('mmengine==0.10.7', ),
+        'AmpOptimWrapper asserts a GPU/NPU/MLU/MUSA device, so --amp cannot start on CPU',
+        'hce_det.engine.optim_wrappers.CpuAmpOptimWrapper', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_amp_optim_wrapper_refuses_cpu',
+         _COMPAT_TESTS + 'test_bf16_op_patch_is_scoped_to_the_wrapper_forward',
+         'tests/test_reliability_numerics.py::test_bf16_autocast_training_stays_finite')),
+    Workaround(
+        'cpu_gloo_launcher', ('mmengine==0.10.7', ),
+        "the 'pytorch' launcher calls torch.cuda.set_device on a machine without accelerator",
+        'hce_det.engine.launch.init_cpu_distributed', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_pytorch_launcher_needs_cuda',
+         'tests/test_reliability_distributed.py::test_two_process_cpu_training_matches_one_'
+         'process')),
+    Workaround(
+        'cfg_options_evaluator_list', ('mmengine==0.10.7', ),
+        '--cfg-options x_evaluator.arg=v indexes a list of evaluators with a string',
+        'hce_det.engine.launch.check_cfg_options', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_cfg_options_cannot_reach_an_evaluator_list',
+         'tests/test_engine_launch.py::test_evaluator_option_reaches_a_list_of_evaluators')),
+    Workaround(
+        'rng_state_on_resume', ('mmengine==0.10.7', ),
+        'resume restores weights, optimizer and counters but not the global RNG state',
+        'hce_det.engine.hooks.exact_resume.ExactResumeHook', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_runner_keeps_no_rng_state',
+         'tests/test_reliability_resume.py::test_resume_is_bitwise_exact')),
+    Workaround(
+        'multi_branch_empty_branch', ('mmdet==3.3.0', ),
+        'MultiBranchDataPreprocessor fails on a branch with no image in the batch',
+        'hce_det.models.da.domain_batch.DomainBatchPreprocessor', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_multi_branch_preprocessor_fails_on_an_empty_branch',
+         'tests/test_da_detector.py::test_preprocessor_drops_empty_branch')),
+    Workaround(
+        'eqlv2_custom_cls_channels', ('mmdet==3.3.0', ),
+        'EQLV2Loss lacks custom_cls_channels, so the box head applies softmax at test to a '
+        'sigmoid-trained classifier',
+        'hce_det.models.long_tail.losses.EQLV2FixedLoss', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_eqlv2_loss_lacks_custom_cls_channels',
+         'tests/test_long_tail_losses.py::test_eqlv2_fix_uses_sigmoid_at_test_where_upstream_'
+         'uses_softmax')),
+    Workaround(
+        'seesaw_sync_counts', ('mmdet==3.3.0', ),
+        'SeesawLoss accumulates class counts from the local RoIs only under DDP',
+        'hce_det.models.long_tail.losses.SyncSeesawLoss', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_seesaw_counts_are_not_reduced',
+         'tests/test_reliability_distributed.py::test_long_tail_statistics_are_reduced_across_'
+         'processes')),
+    Workaround(
+        'lvis_metric_empty_and_subset', ('mmdet==3.3.0', 'lvis==0.5.3'),
+        'LVISMetric returns no metrics for an empty result set (LVISResults raises) and '
+        'evaluates every image of ann_file (LVISEval ignores params.imgIds)',
+        'hce_det.evaluation.lvis_metric.HceLVISMetric', 'opt-in',
+        (_COMPAT_TESTS + 'test_needed_lvis_results_refuse_an_empty_result_set',
+         'tests/test_lvis_metric.py::test_no_detections_give_defined_results',
+         'tests/test_lvis_metric.py::test_only_processed_images_are_evaluated')),
+)
+SCOPES = ('import', 'scoped', 'opt-in')
+
+
 def apply_all() -> None:
+    """The ``import``-scope workarounds (``import hce_det`` calls this once)."""
     allow_mmengine_checkpoints()
     explain_refused_checkpoints()
     lvis_numpy2_aliases()

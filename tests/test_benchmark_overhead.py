@@ -57,3 +57,24 @@ def test_da_mode_times_ladder_variants_against_both_plain_baselines(tiny_data, t
         res['SW-Faster+ICR+CCR-no-context (2+2)']['params_M']
     saved = json.loads(out.read_text())
     assert saved['iters'] == 2 and list(saved['settings']) == labels
+
+
+@pytest.mark.slow
+def test_da_mode_same_images_baseline(tiny_data):
+    """``--same-images``: plain Faster R-CNN on the DA variant's own 2 + 2 images (one batch of
+    4, target images without boxes), timed in the same rounds; one round only (a smoke test of
+    the script, not a measurement)."""
+    res = bo.main(['da', '--variants', 'DA-Faster', '--same-images', '--iters', '1',
+                   '--warmup', '0', '--data-root', tiny_data])
+    assert list(res)[-2:] == ['DA-Faster (2+2)', bo.SAME_IMAGES]
+    assert res[bo.SAME_IMAGES]['ratio_same_images'] == pytest.approx(1.0)
+    assert all(r['ratio_same_images'] > 0 for r in res.values())
+    assert '| ratio vs plain, same 2+2 imgs |' in bo.da_table(res).splitlines()[0]
+    _, _, batches = bo.da_setting('DA-Faster', 4, tiny_data, 'cpu', 1)
+    plain = bo.plain_batch(batches[0])
+    src, tgt = ([x for x in batches[0]['inputs'][d] if x is not None]
+                for d in ('source', 'target'))
+    assert len(plain['inputs']) == len(plain['data_samples']) == len(src) + len(tgt) == 4
+    assert all(a is b for a, b in zip(plain['inputs'], src + tgt))
+    assert [len(s.gt_instances) for s in plain['data_samples'][2:]] == [0, 0]
+    assert all(len(s.gt_instances) > 0 for s in plain['data_samples'][:2])

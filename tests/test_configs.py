@@ -27,3 +27,26 @@ def test_train_sampler_is_infinite_exactly_when_the_schedule_counts_iterations(p
     by_iter = cfg.train_cfg.get('type') == 'IterBasedTrainLoop' or 'max_iters' in cfg.train_cfg
     sampler = cfg.train_dataloader.sampler.type
     assert (sampler in INFINITE) == by_iter, (sampler, cfg.train_cfg)
+
+
+# metrics on the reference engines (pycocotools, lvis-api): cross-checks in tests only
+REFERENCE_METRICS = {'CocoMetric', 'LVISMetric', 'HceLVISMetric'}
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_coco_and_lvis_evaluation_runs_on_faster_coco_eval(path, load_cfg):
+    """Every COCO/LVIS evaluator of a shipped config is FasterCocoMetric / FasterLVISMetric
+    (faster-coco-eval; same numbers, tests/test_faster_coco_metric.py)."""
+    cfg = load_cfg(osp.relpath(path, ROOT))
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg.get(key)
+        if ev is None:
+            continue
+        metrics = ev if isinstance(ev, list) else ev.get('metrics', ev)
+        metrics = metrics if isinstance(metrics, list) else [metrics]
+        types = [m['type'] for m in metrics]
+        assert not REFERENCE_METRICS & set(types), (key, types)
+        if 'coco' in osp.basename(path) or 'synth-context' in path:
+            assert 'FasterCocoMetric' in types, (key, types)
+        if 'lvis' in osp.basename(path):
+            assert 'FasterLVISMetric' in types, (key, types)

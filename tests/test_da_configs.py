@@ -8,11 +8,11 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 REAL = sorted(osp.relpath(p, ROOT) for p in glob.glob(osp.join(ROOT, 'configs/cr_da/*.py')))
 BUILD = [  # one per backbone/dataset family; the first keeps the full 4096-d VGG16 head
-    'configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_70k_cityscapes-to-foggy.py',
-    'configs/cr_da/sw-faster-rcnn-icr-ccr_vgg16_c5_70k_cityscapes-to-foggy.py',
-    'configs/cr_da/faster-rcnn_vgg16_c5_70k_cityscapes-source-only.py',
-    'configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_70k_sim10k-to-cityscapes.py',
-    'configs/cr_da/sw-faster-rcnn-icr-ccr_r50_fpn_70k_cityscapes-to-foggy.py',
+    'configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_120k_cityscapes-to-foggy.py',
+    'configs/cr_da/sw-faster-rcnn-icr-ccr_vgg16_c5_120k_cityscapes-to-foggy.py',
+    'configs/cr_da/faster-rcnn_vgg16_c5_120k_cityscapes-source-only.py',
+    'configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_120k_sim10k-to-cityscapes.py',
+    'configs/cr_da/sw-faster-rcnn-icr-ccr_r50_fpn_120k_cityscapes-to-foggy.py',
     'configs/cr_da/sw-faster-rcnn-icr-ccr_r101-c4_120k_voc-to-watercolor.py',
 ]
 
@@ -22,7 +22,10 @@ def test_real_configs_parse_consistently(load_cfg):
     assert len(REAL) >= 12 and set(BUILD) <= set(REAL)
     for path in REAL:
         cfg = load_cfg(path)
-        n_cls = cfg.model.roi_head.bbox_head.num_classes
+        heads = cfg.model.roi_head.bbox_head          # a list for Cascade R-CNN: every stage
+        heads = heads if isinstance(heads, list) else [heads]
+        n_cls = heads[-1].num_classes
+        assert {h.num_classes for h in heads} == {n_cls}, path
         assert len(cfg.val_dataloader.dataset.metainfo['classes']) == n_cls, path
         assert cfg.optim_wrapper.optimizer.type == 'SGD' and cfg.train_cfg.max_iters >= 70000
         if cfg.model.type == 'DAFasterRCNN':

@@ -36,12 +36,10 @@ def test_context_linear_is_a_linear_on_context_then_features():
     x, ctx = torch.randn(6, 3), torch.randn(6, 2)
     with pytest.raises(RuntimeError, match='without context'):
         fc(x)
-    fc.context = ctx
-    torch.testing.assert_close(fc(x), x @ fc.weight[:, 2:].T + ctx @ fc.weight[:, :2].T
+    torch.testing.assert_close(fc(x, ctx), x @ fc.weight[:, 2:].T + ctx @ fc.weight[:, :2].T
                                + fc.bias)
-    fc.context = ctx[:5]
     with pytest.raises(ValueError, match=r'\(6, 2\)'):
-        fc(x)
+        fc(x, ctx[:5])
 
 
 def test_roi_head_routes_each_roi_to_its_image_context(sw):
@@ -62,7 +60,8 @@ def test_roi_head_routes_each_roi_to_its_image_context(sw):
     fc = head.bbox_head.fc_cls
     expect = F.linear(torch.cat([ctx[[0, 1, 0]], seen[-1]], 1), fc.weight, fc.bias)
     torch.testing.assert_close(out['cls_score'], expect)
-    assert fc.context is None and head.bbox_head.fc_reg.context is None  # cleared after the call
+    # the context is an argument of the call: nothing is left on the layers
+    assert not hasattr(fc, 'context') and not hasattr(head.bbox_head.fc_reg, 'context')
     # changing image 1's context changes only the RoI of image 1
     ctx2 = ctx.clone()
     ctx2[1] += 1.0

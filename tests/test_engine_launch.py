@@ -80,12 +80,12 @@ def test_cfg_options_new_keys_and_runner_keys_are_allowed(load_cfg):
 
 def test_evaluator_option_reaches_a_list_of_evaluators(tmp_path, load_cfg):
     """configs/cr_da/README.md's ``test_evaluator.out_json=...``: the synth DA configs have a
-    [VOCPerClassAP50Metric, CocoMetric] list; the option goes to the metric that takes it."""
+    [VOCPerClassAP50Metric, FasterCocoMetric] list; the option goes to the metric that takes it."""
     from hce_det.engine.launch import check_cfg_options
     out = str(tmp_path / 'per_class.json')
     runner = build_runner(DA, work_dir=str(tmp_path), cfg_options={'test_evaluator.out_json': out})
     ev = runner.cfg.test_evaluator
-    assert [e['type'] for e in ev] == ['VOCPerClassAP50Metric', 'CocoMetric']
+    assert [e['type'] for e in ev] == ['VOCPerClassAP50Metric', 'FasterCocoMetric']
     assert ev[0]['out_json'] == out and 'out_json' not in ev[1]
     from mmdet.registry import METRICS
     assert METRICS.build(ev[0]).out_json == out  # the metric takes it as configured
@@ -96,7 +96,7 @@ def test_evaluator_option_reaches_a_list_of_evaluators(tmp_path, load_cfg):
         'test_evaluator.1.prefix': 'q'}
     with pytest.raises(ValueError, match=r"none of the test_evaluator list .* takes 'out_jsn'"):
         check_cfg_options(cfg, {'test_evaluator.out_jsn': out})
-    single = load_cfg('configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_70k_cityscapes-to-foggy.py')
+    single = load_cfg('configs/cr_da/da-faster-rcnn-icr-ccr_vgg16_c5_120k_cityscapes-to-foggy.py')
     assert single.test_evaluator.type == 'VOCPerClassAP50Metric'  # one evaluator: unchanged
     assert check_cfg_options(single, {'test_evaluator.out_json': out}) == {
         'test_evaluator.out_json': out}

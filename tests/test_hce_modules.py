@@ -70,6 +70,25 @@ def test_embedding_shapes_and_gap_gmp_logits():
         CategoricalEmbedding(num_classes=5, pool='median')
 
 
+def test_embedding_hidden_convs_feed_the_class_maps():
+    """``num_convs``: 3x3 conv + ReLU layers before the 1x1 class-map conv (hand-computed)."""
+    torch.manual_seed(0)
+    emb = CategoricalEmbedding(num_classes=5, in_channels=6, embed_channels=12, in_levels=(0,),
+                               num_convs=2)
+    emb.init_weights()
+    x = torch.randn(2, 6, 9, 9, requires_grad=True)
+    cat_maps, _, _ = emb([x])
+    h = F.relu(emb.convs[1](F.relu(emb.convs[0](x))))
+    assert torch.allclose(cat_maps, emb.cat_conv(h))
+    assert cat_maps.shape == (2, 5, 9, 9)
+    cat_maps.sum().backward()
+    assert emb.convs[0].weight.grad.abs().sum() > 0 and x.grad.abs().sum() > 0
+    # num_convs=0 keeps the paper's single 1x1 conv (no extra parameters)
+    assert len(CategoricalEmbedding(num_classes=5, in_channels=6).convs) == 0
+    with pytest.raises(ValueError, match='num_convs'):
+        CategoricalEmbedding(num_classes=5, in_channels=6, num_convs=-1)
+
+
 def _context_module(early_fusion, use_global=True, layer='GridRoIAlign'):
     torch.manual_seed(0)
     m = HierarchicalContextRoI(in_channels=8, out_channels=6, featmap_stride=8,

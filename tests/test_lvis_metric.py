@@ -1,4 +1,5 @@
-"""LVIS evaluation on numpy 2 against a hand-computed case (bbox and segm).
+"""LVIS evaluation against a hand-computed case (bbox and segm), for both engines: the
+package's FasterLVISMetric (faster-coco-eval) and the lvis-api reference HceLVISMetric (numpy 2).
 
 Hand derivation (IoUs are exactly 1 or 0, so every IoU threshold gives the same AP; LVIS AP is
 the mean of 101-point interpolated precision at recall 0, 0.01, ..., 1):
@@ -21,7 +22,6 @@ import torch
 
 import hce_det  # noqa: F401
 
-pytest.importorskip('lvis')
 mask_utils = pytest.importorskip('pycocotools.mask')
 
 H = W = 64
@@ -91,12 +91,21 @@ def evaluate(metric, data_samples):
     return metric.evaluate(len(data_samples))
 
 
-def build(gt, **kw):
+@pytest.fixture(params=['FasterLVISMetric', 'HceLVISMetric'])
+def build(request):
+    """``build(ann_file, **kw)`` -> the metric of the engine under test."""
     from mmdet.registry import METRICS
-    return METRICS.build(dict(type='HceLVISMetric', ann_file=gt, metric=['bbox', 'segm'], **kw))
+    if request.param == 'HceLVISMetric':
+        pytest.importorskip('lvis')
+
+    def _build(gt, **kw):
+        return METRICS.build(dict(type=request.param, ann_file=gt, metric=['bbox', 'segm'],
+                                  **kw))
+    return _build
 
 
 def test_numpy2_shim_is_local_to_lvis():
+    pytest.importorskip('lvis')
     import lvis.eval
     from hce_det.compat import _NumpyWithRemovedAliases, lvis_numpy2_aliases
     assert not hasattr(np, 'float')                  # numpy itself untouched
@@ -107,7 +116,7 @@ def test_numpy2_shim_is_local_to_lvis():
         lvis.eval.np.no_such_thing
 
 
-def test_lvis_metric_reproduces_hand_computed_ap(lvis_files):
+def test_lvis_metric_reproduces_hand_computed_ap(lvis_files, build):
     gt, _ = lvis_files
     res = evaluate(build(gt, classwise=True), samples())
     for iou in ('bbox', 'segm'):
@@ -116,7 +125,7 @@ def test_lvis_metric_reproduces_hand_computed_ap(lvis_files):
     assert res['lvis/bbox_AP50'] == pytest.approx(EXPECTED['AP'], abs=1e-3)
 
 
-def test_frequency_groups_from_training_file(lvis_files):
+def test_frequency_groups_from_training_file(lvis_files, build):
     gt, train = lvis_files
     res = evaluate(build(gt, frequency_ann_file=train), samples())
     # a (3 training images) and c are rare now; d (500 images) frequent but has no instances
@@ -125,7 +134,7 @@ def test_frequency_groups_from_training_file(lvis_files):
     assert res['lvis/bbox_APf'] == -1.0
 
 
-def test_no_detections_give_defined_results(lvis_files):
+def test_no_detections_give_defined_results(lvis_files, build):
     gt, _ = lvis_files
     res = evaluate(build(gt), samples(empty=True))
     for iou in ('bbox', 'segm'):
@@ -137,7 +146,7 @@ def test_no_detections_give_defined_results(lvis_files):
     assert res2['lvis/bbox_APc'] == -1.0 and res2['lvis/bbox_APf'] == -1.0
 
 
-def test_only_processed_images_are_evaluated(lvis_files):
+def test_only_processed_images_are_evaluated(lvis_files, build):
     gt, _ = lvis_files
     res = evaluate(build(gt), samples(images=(2, )))
     # image 2 alone: c found (AP 1), b only has a false positive but no ground truth there
@@ -145,7 +154,7 @@ def test_only_processed_images_are_evaluated(lvis_files):
     assert res['lvis/bbox_APc'] == -1.0
 
 
-def test_missing_inputs_raise_clear_errors(lvis_files, tmp_path):
+def test_missing_inputs_raise_clear_errors(lvis_files, tmp_path, build):
     gt, _ = lvis_files
     with pytest.raises(ValueError, match='ann_file is required'):
         build(None)

@@ -244,7 +244,7 @@ def row_lvis_missing_frequency_fields(load_cfg, root, tmp_path):
     """A file without ``frequency``/``image_count``/``instance_count``: the frequency-aware losses
     and heads recount from ``annotations`` (same numbers, nothing lost); the LVIS metric, which
     needs the r/c/f groups, refuses it naming the file and category."""
-    from hce_det.evaluation.lvis_metric import HceLVISMetric
+    from hce_det.evaluation.faster_coco_metric import FasterLVISMetric
     from hce_det.models.long_tail.class_freq import image_counts_from_ann_file
     from hce_det.models.recognition.base import load_class_counts
     full = _json(root, 'annotations/lt_train.json')
@@ -259,8 +259,8 @@ def row_lvis_missing_frequency_fields(load_cfg, root, tmp_path):
     inst = load_class_counts(len(cats), class_counts_file=path)
     assert inst.tolist() == [float(max(c['instance_count'], 1)) for c in cats]
     with pytest.raises(KeyError, match=r'no_freq\.json.*category \d+ has neither "frequency"'):
-        HceLVISMetric(ann_file=osp.join(root, 'annotations/lt_val.json'),
-                      frequency_ann_file=path)
+        FasterLVISMetric(ann_file=osp.join(root, 'annotations/lt_val.json'),
+                         frequency_ann_file=path)
 
 
 def row_teacher_from_other_class_set(load_cfg, root, tmp_path):

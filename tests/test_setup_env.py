@@ -88,3 +88,21 @@ def test_mmdet_analysis_tool_deps_installed_and_in_the_stamp(tmp_path):
     r = _run(env)
     assert r.returncode == 0, r.stderr
     assert extra <= set(_installed(log)) and stamp.read_text().strip() == want
+
+
+def test_evaluation_engine_installed_declared_and_in_the_stamp(tmp_path):
+    # faster-coco-eval evaluates every config (issue 19): a dependency in pyproject, pinned and
+    # installed by the script, named in the stamp (cached environments get it); lvis, needed
+    # only by the tests' cross-checks, is in the test extra
+    import tomllib
+    with open(os.path.join(ROOT, 'pyproject.toml'), 'rb') as f:
+        project = tomllib.load(f)['project']
+    assert any(d.replace(' ', '').startswith('faster-coco-eval>=1.8.0')
+               for d in project['dependencies'])
+    assert 'lvis==0.5.3' in project['optional-dependencies']['test']
+    assert not any(d.startswith('lvis') for d in project['dependencies'])
+    env, log, stamp = _fake_stack(tmp_path)
+    r = _run(env)
+    assert r.returncode == 0, r.stderr
+    assert {'faster-coco-eval==1.8.0', 'lvis==0.5.3'} <= set(_installed(log))
+    assert 'fce=1.8.0' in stamp.read_text().split()

@@ -45,7 +45,7 @@ def test_evaluation_returns_coco_metrics(trained):
         assert k in metrics
     assert 0.0 <= metrics['coco/bbox_mAP_50'] <= 1.0
     assert metrics['coco/bbox_mAP_50'] >= metrics['coco/bbox_mAP']
-    from hce_det.evaluation.summary import per_class_ap
+    from tools.analysis.summary import per_class_ap
     assert set(per_class_ap(metrics)) == set(runner.val_dataloader.dataset.metainfo['classes'])
 
 

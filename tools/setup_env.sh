@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the virtual environment with the pinned stack:
 #   torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv 2.1.0 WITH compiled ops, mmdet 3.3.0,
-#   pycocotools, numpy 2, hce_det itself (editable), and what mmdet's own analysis tools import
-#   (seaborn: tools/analysis_tools/analyze_logs.py, psutil: benchmark.py).
+#   pycocotools, numpy 2, faster-coco-eval (the COCO/LVIS evaluation engine), hce_det itself
+#   (editable), what mmdet's own analysis tools import (seaborn: tools/analysis_tools/
+#   analyze_logs.py, psutil: benchmark.py) and the test extra (pytest; lvis, the lvis-api
+#   reference the tests cross-check the LVIS evaluation against).
 # mmcv is source-only on PyPI and its setup.py forces -std=c++17 while torch 2.14 headers need
 # C++20; we build it once (about 20 min on 2 cores) with the flag raised and cache the wheel under
 #   ${HCE_DET_CACHE:-~/.cache/hce_det}/wheels/mmcv-<ver>-torch<ver>-cp<py>/
@@ -15,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MMCV_VER=2.1.0; TORCH_VER=2.14.1; TV_VER=0.29.1; MMENGINE_VER=0.10.7; MMDET_VER=3.3.0
-LVIS_VER=0.5.3  # uses np.float; hce_det.compat makes it work on numpy 2
+LVIS_VER=0.5.3  # test extra (reference engine); np.float: hce_det.compat shims it on numpy 2
+FCE_VER=1.8.0   # faster-coco-eval: the evaluation engine; cp311 manylinux wheel, needs numpy only
 TOOLS_PKGS="seaborn psutil"  # = pyproject's [tools] extra; in WANT so cached envs get them too
 PYTHON=${PYTHON:-python3.11}
 CACHE=${HCE_DET_CACHE:-$HOME/.cache/hce_det}
@@ -32,7 +35,7 @@ free_gb() { df -Pk "$1" | awk 'NR==2 {print int($4/1048576)}'; }
 KEY="py$pyver-torch$TORCH_VER-mmcv$MMCV_VER-mmdet$MMDET_VER"
 if [[ -n ${HCE_VENV:-} ]]; then VENV=$HCE_VENV; else VENV="$CACHE/venvs/$KEY"; fi
 STAMP="$VENV/.hce_det_stack"
-WANT="$KEY mmengine=$MMENGINE_VER tv=$TV_VER lvis=$LVIS_VER tools=${TOOLS_PKGS// /,}"
+WANT="$KEY mmengine=$MMENGINE_VER tv=$TV_VER lvis=$LVIS_VER fce=$FCE_VER tools=${TOOLS_PKGS// /,}"
 # this checkout: .venv -> the shared environment, and hce_det installed from here (editable)
 link_and_install_project() {
   if [[ -z ${HCE_VENV:-} ]]; then
@@ -43,7 +46,7 @@ link_and_install_project() {
   fi
   "$VENV/bin/python" -m pip --disable-pip-version-check -q install --no-deps --no-build-isolation -e . \
     || die "installing hce_det from $(pwd) failed"
-  "$VENV/bin/python" -c 'import mmcv.ops, mmdet, hce_det; from mmcv.ops import RoIAlign, nms' \
+  "$VENV/bin/python" -c 'import mmcv.ops, mmdet, faster_coco_eval, hce_det; from mmcv.ops import RoIAlign, nms' \
     || die "the stack installed but does not import; see the traceback above"
 }
 if [[ -f $STAMP && $(cat "$STAMP") == "$WANT" ]]; then
@@ -90,9 +93,9 @@ PYEOF
   log "cached $wheel"
 fi
 
-log "installing mmcv (cached wheel), mmengine, mmdet"
+log "installing mmcv (cached wheel), mmengine, mmdet, faster-coco-eval"
 "${PIP[@]}" install "$wheel" "mmengine==$MMENGINE_VER" "numpy>=2" pycocotools pytest
-"${PIP[@]}" install "mmdet==$MMDET_VER" "lvis==$LVIS_VER" $TOOLS_PKGS
+"${PIP[@]}" install "mmdet==$MMDET_VER" "faster-coco-eval==$FCE_VER" "lvis==$LVIS_VER" $TOOLS_PKGS
 link_and_install_project
 echo "$WANT" > "$STAMP"
 log "ready: $VENV ($WANT)"

@@ -33,6 +33,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from .lvis_frequency import lvis_frequency  # noqa: F401  (also imported from here)
+
 #: Class names; index = ``category_id - 1``.
 CLASSES: Tuple[str, ...] = ('boat', 'car', 'buoy', 'cone', 'disc', 'square', 'diamond', 'star',
                             'cross', 'ring')
@@ -128,11 +130,6 @@ def class_weights(imbalance: float, order: Sequence[str] = LONG_TAIL_ORDER) -> D
         raise ValueError(f'imbalance must be >= 1, got {imbalance}')
     n = len(order)
     return {c: float(imbalance ** (-i / (n - 1))) for i, c in enumerate(order)}
-
-
-def lvis_frequency(image_count: int, rare_max: int = 10, common_max: int = 100) -> str:
-    """LVIS v1 frequency group from the number of training images (r: 1-10, c: 11-100, f: >100)."""
-    return 'r' if image_count <= rare_max else 'c' if image_count <= common_max else 'f'
 
 
 def _rng(seed: int, split: str, index: int) -> np.random.Generator:

@@ -8,12 +8,14 @@ autocast without loss scaling (bfloat16 has float32's exponent range, so gradien
 underflow the way float16 ones do).
 
 mmcv 2.1's CPU kernels of ``nms`` and ``RoIAlign`` have no bfloat16 implementation ("not
-implemented for 'BFloat16'"), so on CPU the wrapper also installs
-:func:`fp32_mmcv_ops_for_cpu_bf16`: those two ops compute in float32 when handed CPU bfloat16
-tensors (the result is cast back; float32 inputs are untouched).
+implemented for 'BFloat16'"), so on CPU the wrapper's ``optim_context`` (the block of mmengine's
+``train_step`` that runs the forward pass) also enters :func:`fp32_mmcv_ops_for_cpu_bf16`: inside
+it those two ops compute in float32 when handed CPU bfloat16 tensors (the result is cast back;
+float32 inputs are untouched); outside it mmcv is untouched (``hce_det.compat`` indexes both).
 """
 import functools
 import importlib
+from contextlib import contextmanager, nullcontext
 
 import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
@@ -32,32 +34,44 @@ def _is_cpu_bf16(t) -> bool:
     return torch.is_tensor(t) and t.dtype is torch.bfloat16 and t.device.type == 'cpu'
 
 
-def fp32_mmcv_ops_for_cpu_bf16() -> None:
-    """Let mmcv ``nms`` (used by ``batched_nms``) and ``RoIAlign`` accept CPU bfloat16 tensors by
-    computing in float32 (idempotent; no effect on other dtypes/devices)."""
+def _fp32_nms(orig):
+    @functools.wraps(orig)
+    def nms(boxes, scores, *args, **kwargs):
+        if _is_cpu_bf16(boxes) or _is_cpu_bf16(scores):
+            dets, keep = orig(boxes.float(), scores.float(), *args, **kwargs)
+            return dets.to(scores.dtype), keep
+        return orig(boxes, scores, *args, **kwargs)
+    nms._hce_fp32 = True
+    return nms
+
+
+def _fp32_roi_align(orig):
+    @functools.wraps(orig)
+    def forward(self, input, rois):
+        if _is_cpu_bf16(input) or _is_cpu_bf16(rois):
+            return orig(self, input.float(), rois.float()).to(input.dtype)
+        return orig(self, input, rois)
+    forward._hce_fp32 = True
+    return forward
+
+
+@contextmanager
+def fp32_mmcv_ops_for_cpu_bf16():
+    """During the block, mmcv ``nms`` (as ``batched_nms`` calls it) and ``RoIAlign`` accept CPU
+    bfloat16 tensors by computing in float32 (no effect on other dtypes/devices); the original
+    functions are back afterwards, also on error. Re-entrant: a nested block changes nothing."""
     nms_mod = importlib.import_module('mmcv.ops.nms')  # (mmcv.ops.nms the function shadows it)
     from mmcv.ops import RoIAlign
-    if not getattr(nms_mod.nms, '_hce_fp32', False):
-        orig_nms = nms_mod.nms
-
-        @functools.wraps(orig_nms)
-        def nms(boxes, scores, *args, **kwargs):
-            if _is_cpu_bf16(boxes) or _is_cpu_bf16(scores):
-                dets, keep = orig_nms(boxes.float(), scores.float(), *args, **kwargs)
-                return dets.to(scores.dtype), keep
-            return orig_nms(boxes, scores, *args, **kwargs)
-        nms._hce_fp32 = True
-        nms_mod.nms = nms  # batched_nms resolves 'nms' in this module at call time
-    if not getattr(RoIAlign.forward, '_hce_fp32', False):
-        orig_forward = RoIAlign.forward
-
-        @functools.wraps(orig_forward)
-        def forward(self, input, rois):
-            if _is_cpu_bf16(input) or _is_cpu_bf16(rois):
-                return orig_forward(self, input.float(), rois.float()).to(input.dtype)
-            return orig_forward(self, input, rois)
-        forward._hce_fp32 = True
-        RoIAlign.forward = forward
+    if getattr(nms_mod.nms, '_hce_fp32', False):        # inside an enclosing block already
+        yield
+        return
+    orig_nms, orig_forward = nms_mod.nms, RoIAlign.forward
+    nms_mod.nms = _fp32_nms(orig_nms)  # batched_nms resolves 'nms' in this module at call time
+    RoIAlign.forward = _fp32_roi_align(orig_forward)
+    try:
+        yield
+    finally:
+        nms_mod.nms, RoIAlign.forward = orig_nms, orig_forward
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -70,15 +84,22 @@ class CpuAmpOptimWrapper(AmpOptimWrapper):
     """
 
     def __init__(self, loss_scale='dynamic', dtype=None, use_fsdp: bool = False, **kwargs):
-        if _accelerator_available():
+        self.fp32_cpu_ops = not _accelerator_available()
+        if not self.fp32_cpu_ops:
             super().__init__(loss_scale=loss_scale, dtype=dtype, use_fsdp=use_fsdp, **kwargs)
             return
         dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or torch.bfloat16)
         if dtype is not torch.bfloat16:
             raise ValueError(f'CpuAmpOptimWrapper on CPU supports dtype=bfloat16 only (CPU '
                              f'autocast), got {dtype}')
-        fp32_mmcv_ops_for_cpu_bf16()
         OptimWrapper.__init__(self, **kwargs)
         self._scale_update_param = None
         self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)  # identity
         self.cast_dtype = dtype
+
+    @contextmanager
+    def optim_context(self, model):
+        """``AmpOptimWrapper.optim_context`` (autocast); on CPU also the float32 mmcv ops."""
+        ops = fp32_mmcv_ops_for_cpu_bf16() if self.fp32_cpu_ops else nullcontext()
+        with super().optim_context(model), ops:
+            yield

@@ -1,6 +1,9 @@
-"""LVIS evaluation (AP, APr, APc, APf for bbox and segm) that runs on numpy 2.
+"""LVIS evaluation on the official lvis-api (AP, APr, APc, APf for bbox and segm) on numpy 2.
 
-:class:`HceLVISMetric` is mmdet's ``LVISMetric`` (official ``lvis`` API underneath) with:
+The package's configs evaluate with :class:`hce_det.evaluation.FasterLVISMetric`
+(faster-coco-eval, same numbers, no ``lvis`` package); :class:`HceLVISMetric` is kept as the
+lvis-api reference it is cross-checked against (tests, ``tools/analysis/benchmark_eval.py``) and
+needs ``pip install lvis==0.5.3`` (the ``test`` extra). It is mmdet's ``LVISMetric`` with:
 
 * the numpy-2 shim of :func:`hce_det.compat.lvis_numpy2_aliases` applied (PyPI ``lvis`` 0.5.3
   calls the removed ``np.float``);
@@ -26,15 +29,35 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger, print_log
 
 from ..compat import lvis_numpy2_aliases
+from ..datasets.lvis_frequency import lvis_frequency
 
-__all__ = ['HceLVISMetric', 'lvis_frequency_from_count', 'DEFAULT_LVIS_ITEMS']
+__all__ = ['HceLVISMetric', 'lvis_frequency_from_count', 'load_frequency', 'DEFAULT_LVIS_ITEMS']
 
 DEFAULT_LVIS_ITEMS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 
 
-def lvis_frequency_from_count(image_count: int) -> str:
-    """LVIS v1 frequency group from the training image count (r: ≤10, c: 11-100, f: >100)."""
-    return 'r' if image_count <= 10 else 'c' if image_count <= 100 else 'f'
+# the r/c/f rule lives in hce_det.datasets.lvis_frequency; this name is kept for importers
+lvis_frequency_from_count = lvis_frequency
+
+
+def load_frequency(path: str, backend_args: Optional[dict] = None) -> Dict[int, str]:
+    """``{category id: 'r'|'c'|'f'}`` from an annotation file's categories (``frequency``, or
+    missing that, ``image_count``); errors name the file and the category."""
+    try:
+        with get_local_path(path, backend_args=backend_args) as local, open(local) as f:
+            cats = json.load(f)['categories']
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'frequency_ann_file={path!r} not found') from e
+    freq = {}
+    for c in cats:
+        if 'frequency' in c:
+            freq[c['id']] = c['frequency']
+        elif 'image_count' in c:
+            freq[c['id']] = lvis_frequency(c['image_count'])
+        else:
+            raise KeyError(f'{path}: category {c["id"]} has neither "frequency" nor '
+                           f'"image_count"')
+    return freq
 
 
 def _import_lvis():
@@ -73,21 +96,7 @@ class HceLVISMetric(LVISMetric):
 
     # ------------------------------------------------------------------ helpers
     def _load_frequency(self, path: str) -> Dict[int, str]:
-        try:
-            with get_local_path(path, backend_args=self.backend_args) as local, open(local) as f:
-                cats = json.load(f)['categories']
-        except FileNotFoundError as e:
-            raise FileNotFoundError(f'HceLVISMetric: frequency_ann_file={path!r} not found') from e
-        freq = {}
-        for c in cats:
-            if 'frequency' in c:
-                freq[c['id']] = c['frequency']
-            elif 'image_count' in c:
-                freq[c['id']] = lvis_frequency_from_count(c['image_count'])
-            else:
-                raise KeyError(f'{path}: category {c["id"]} has neither "frequency" nor '
-                               f'"image_count"')
-        return freq
+        return load_frequency(path, self.backend_args)
 
     @staticmethod
     def _apply_frequency(api, freq: Dict[int, str]) -> None:

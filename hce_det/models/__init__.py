@@ -1,2 +1,2 @@
 # Each sub-package registers its modules on import.
-from . import backbones, da, hce, layers, long_tail, recognition  # noqa: F401
+from . import backbones, da, hce, layers, long_tail, recognition, roi_heads  # noqa: F401

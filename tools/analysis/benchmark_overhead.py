@@ -4,8 +4,8 @@
     python tools/analysis/benchmark_overhead.py CONFIG_A CONFIG_B [--size 512 512] [--batch 1]
         [--repeats 10] [--warmup 2] [--device cpu|cuda] [--threads 1] [--no-train]
     OMP_NUM_THREADS=1 python tools/analysis/benchmark_overhead.py da [--iters 20] [--warmup 3]
-        [--variants DA-Faster SW-Faster ...] [--data-root DIR] [--device cpu] [--threads 1]
-        [--out da_timing.json]
+        [--variants DA-Faster SW-Faster ...] [--same-images] [--data-root DIR] [--device cpu]
+        [--threads 1] [--out da_timing.json]
 
 CONFIG_A/B: paths or mmdet::... names (mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py).
 
@@ -20,8 +20,12 @@ default: the data ``compare.py`` uses for data seed 0) and times whole ``train_s
 (data preprocessor, losses, backward, optimizer step) on batches fetched beforehand, so data
 loading is excluded. Every DA variant sees 2 source + 2 target images per step; the two plain
 Faster R-CNN baselines (``source-only``) see 2 (same labelled images) and 4 source images (same
-images through the network). Settings run round-robin, one step each per round with the start
-rotating, and every ratio is the median over rounds of the per-round ratio to the baseline.
+images through the network). ``--same-images`` adds a third baseline: plain Faster R-CNN on the
+DA variants' own batches, their 2 source + 2 target images as one batch of 4 (target images
+without boxes: all their RoIs are background), so ``ratio_same_images`` compares the two-domain
+step with a plain step on exactly the same pixels (issue 15's DA-Faster target: <= 1.10, on an
+idle machine). Settings run round-robin, one step each per round with the start rotating, and
+every ratio is the median over rounds of the per-round ratio to the baseline.
 """
 import argparse
 import copy
@@ -173,14 +177,44 @@ def da_setting(name, batch, data_root, device, n_batches, seed=0):
     return model, optim, [next(it) for _ in range(n_batches)]
 
 
-def da_timing(variants, data_root, iters, warmup, device='cpu'):
-    """Median s/step of every setting and its per-round ratios to both baselines."""
+SAME_IMAGES = 'plain Faster R-CNN, same 2+2 img'
+
+
+def plain_batch(da_batch):
+    """A two-domain batch (before the preprocessor; each branch lists ``None`` for the other
+    branch's images) as one plain batch: source then target images, the target samples given
+    empty (and empty ignored) boxes of the source samples' box type."""
+    def present(key, dom):
+        return [x for x in da_batch[key][dom] if x is not None]
+    src, tgt = present('data_samples', 'source'), present('data_samples', 'target')
+    samples = list(src)
+    for s in tgt:
+        s = copy.copy(s)
+        s.gt_instances = src[0].gt_instances[:0]
+        s.ignored_instances = src[0].get('ignored_instances', s.gt_instances)[:0]
+        samples.append(s)
+    return dict(inputs=present('inputs', 'source') + present('inputs', 'target'),
+                data_samples=samples)
+
+
+def da_timing(variants, data_root, iters, warmup, device='cpu', same_images=False):
+    """Median s/step of every setting and its per-round ratios to the baselines."""
     settings = list(DA_BASELINES) + [(f'{v} (2+2)', v, 4) for v in variants]
-    fns, params = [], {}
+    fns, params, da_batches = [], {}, None
     for label, name, batch in settings:
         model, optim, batches = da_setting(name, batch, data_root, device, warmup + iters)
         params[label] = sum(x.numel() for x in model.parameters())
+        if da_batches is None and name != 'source-only':
+            da_batches = batches
         cycle = itertools.cycle(batches)
+        fns.append(lambda r, m=model, o=optim, c=cycle: time_train_step(m, next(c), device, o, r))
+    if same_images:
+        if da_batches is None:
+            raise ValueError('--same-images needs at least one DA variant')
+        model, optim, _ = da_setting('source-only', 4, data_root, device, 0)
+        settings.append((SAME_IMAGES, 'source-only', 4))
+        params[SAME_IMAGES] = sum(x.numel() for x in model.parameters())
+        cycle = itertools.cycle([plain_batch(b) for b in da_batches])
         fns.append(lambda r, m=model, o=optim, c=cycle: time_train_step(m, next(c), device, o, r))
     times = round_robin(fns, warmup, iters)
     base_same_labelled, base_same_total = times[0], times[1]
@@ -191,15 +225,21 @@ def da_timing(variants, data_root, iters, warmup, device='cpu'):
             mean_s=sum(ts) / len(ts), median_s=statistics.median(ts),
             ratio_same_labelled=statistics.median(t / b for t, b in zip(ts, base_same_labelled)),
             ratio_same_total=statistics.median(t / b for t, b in zip(ts, base_same_total)))
+        if same_images:
+            out[label]['ratio_same_images'] = statistics.median(
+                t / b for t, b in zip(ts, times[-1]))
     return out
 
 
 def da_table(out):
+    same = all('ratio_same_images' in r for r in out.values())
     lines = ['| setting | params (M) | median s/step | ratio vs plain, same labelled imgs | '
-             'ratio vs plain, same total imgs |', '|---|---|---|---|---|']
+             'ratio vs plain, same total imgs |' + (' ratio vs plain, same 2+2 imgs |' * same),
+             '|---|---|---|---|---|' + '---|' * same]
     for label, r in out.items():
         lines.append(f"| {label} | {r['params_M']:.2f} | {r['median_s']:.3f} | "
-                     f"{r['ratio_same_labelled']:.2f} | {r['ratio_same_total']:.2f} |")
+                     f"{r['ratio_same_labelled']:.2f} | {r['ratio_same_total']:.2f} |"
+                     + (f" {r['ratio_same_images']:.2f} |" if same else ''))
     return '\n'.join(lines)
 
 
@@ -210,6 +250,8 @@ def main_da(argv=None):
                     '(built-in fog split, batches fetched beforehand, settings round-robin).')
     p.add_argument('--variants', nargs='+', default=list(DA_VARIANTS),
                    help='cr_da ladder variants to time against the two plain baselines')
+    p.add_argument('--same-images', action='store_true',
+                   help='also time plain Faster R-CNN on the DA batches\' own 2 + 2 images')
     p.add_argument('--iters', type=int, default=20, help='timed rounds')
     p.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
     p.add_argument('--data-root', help='built-in data (default: compare.py data seed 0)')
@@ -225,7 +267,8 @@ def main_da(argv=None):
         sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
         from compare import data_root_for
         data_root = data_root_for(0)
-    out = da_timing(args.variants, data_root, args.iters, args.warmup, args.device)
+    out = da_timing(args.variants, data_root, args.iters, args.warmup, args.device,
+                    args.same_images)
     print(f'device={args.device} threads={torch.get_num_threads()} rounds={args.iters} '
           f'warmup={args.warmup} data={data_root}')
     print(da_table(out))

@@ -54,6 +54,10 @@ HCE_VARIANTS = [
     Variant('gated-early', f'configs/hce/hce-gated-early_{_HCE}', ablation=True),
     Variant('gated-detach', f'configs/hce/hce-gated-detach_{_HCE}', ablation=True),
     Variant('gated-flatten', f'configs/hce/hce-gated-flatten_{_HCE}', ablation=True),
+    # a 3x3 conv before the class maps (context_embedding.num_convs=1): the image-level branch
+    # of 'both' stays at chance after 300 iterations (image-level AP = class prevalence)
+    Variant('both-conv', f'configs/hce/hce-both-conv_{_HCE}', ablation=True),
+    Variant('gated-conv', f'configs/hce/hce-gated-conv_{_HCE}', ablation=True),
 ]
 _HCE_KEYS = ('mAP', 'ctxAP', 'twin_confusion') + tuple(f'AP_{c}' for c in CONTEXT_CLASSES)
 

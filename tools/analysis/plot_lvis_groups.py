@@ -8,7 +8,7 @@ one bar per variant and group at the mean over its seeds, one dot per seed. ``--
 and orders variants (default: all, in ladder order); ``--groups`` may add ``AP``.
 
 Single result files also work (one dot each): any JSON object holding LVIS metrics under keys
-ending in ``<iou>_APr``, ... -- e.g. ``lvis/bbox_APr`` (HceLVISMetric / the mmengine JSON-lines
+ending in ``<iou>_APr``, ... -- e.g. ``lvis/bbox_APr`` (FasterLVISMetric / the mmengine JSON-lines
 log ``<work_dir>/<time>/vis_data/scalars.json``, last line with LVIS keys used)::
 
     python tools/analysis/plot_lvis_groups.py a.json b.json --labels softmax gumbel \

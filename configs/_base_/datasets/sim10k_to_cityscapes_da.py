@@ -5,8 +5,9 @@
 #   cityscapes/leftImg8bit/{train,val}/...,
 #   cityscapes/annotations/cityscapes_da_{train,val}.json (tools/dataset_converters/
 #     cityscapes_to_coco_da.py); only the `car` category is read (metainfo classes=('car',)).
-# Reference schedule input: short side 600, max 1200 (train); 600 / 1000 (test);
-# 1 source + 1 target image per step.
+# Reference input (CR-DA-DET DA_Faster_ICR_CCR/da_trainval_net.py, dataset "sim10k": set_cfgs
+# TRAIN.SCALES (800,), TRAIN.MAX_SIZE 1600, TEST.SCALES (800,), TEST.MAX_SIZE 1600): short side
+# 800, max 1600 for training and test; 1 source + 1 target image per step.
 dataset_type = 'CocoDataset'
 data_root = 'data/'
 classes = ('car', )
@@ -18,8 +19,8 @@ backend_args = None
 batch_size = 2
 source_ratio = [1, 1]
 branch_field = ['source', 'target']
-train_scale = (1200, 600)
-test_scale = (1000, 600)
+train_scale = (1600, 800)
+test_scale = (1600, 800)
 
 source_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),

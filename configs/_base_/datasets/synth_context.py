@@ -51,6 +51,6 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + val_ann, metric='bbox', classwise=True,
+    type='FasterCocoMetric', ann_file=data_root + val_ann, metric='bbox', classwise=True,
     format_only=False, backend_args=backend_args)
 test_evaluator = val_evaluator

@@ -62,7 +62,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(type='VOCPerClassAP50Metric', use_legacy_coordinate=False),
-    dict(type='CocoMetric', ann_file=data_root + val_ann, metric='bbox', classwise=True,
+    dict(type='FasterCocoMetric', ann_file=data_root + val_ann, metric='bbox', classwise=True,
          format_only=False, backend_args=backend_args),
 ]
 test_evaluator = val_evaluator

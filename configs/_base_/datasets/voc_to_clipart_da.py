@@ -1,14 +1,18 @@
 # PASCAL VOC 2007+2012 trainval (source) -> Clipart1k (target), 20 VOC classes (Inoue et al.
 # 2018 cross-domain sets). Layout (data_root = data/):
 #   VOCdevkit/VOC2007, VOCdevkit/VOC2012 (mmdet's VOC layout) and
-#   clipart/JPEGImages/*.jpg + clipart/ImageSets/Main/{train,test}.txt (VOC-format annotations).
-# Watercolor2k: override `target_root = 'watercolor/'` and classes to the 6 shared ones
-# (configs/cr_da/*_voc-to-watercolor.py). Reference tests on the target `test` list.
+#   clipart/JPEGImages/*.jpg + clipart/ImageSets/Main/trainval.txt (VOC-format annotations).
+# Target split as the reference (CR-DA-DET SW_Faster_ICR_CCR/da_train_net.py dataset "clipart":
+# t_imdb_name = t_imdbtest_name = "clipart_trainval"): all 1,000 Clipart1k images, unlabelled for
+# training and labelled for the test (if your copy has only train.txt / test.txt, concatenate
+# them into trainval.txt). Watercolor2k: configs/_base_/datasets/voc_to_watercolor_da.py.
 # Reference schedule input: short side 600, max 1200 (train); 600 / 1000 (test);
 # 1 source + 1 target image per step.
 dataset_type = 'VOCDataset'
 data_root = 'data/'
 target_root = 'clipart/'
+target_train_split = 'ImageSets/Main/trainval.txt'
+target_test_split = 'ImageSets/Main/trainval.txt'
 classes = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
            'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep',
            'sofa', 'train', 'tvmonitor')
@@ -51,7 +55,7 @@ source_dataset = dict(
     ])
 target_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo,
-    ann_file=target_root + 'ImageSets/Main/train.txt',
+    ann_file=target_root + target_train_split,
     data_prefix=dict(sub_data_root=target_root), filter_cfg=dict(filter_empty_gt=False),
     pipeline=target_pipeline, backend_args=backend_args)
 train_dataloader = dict(
@@ -69,7 +73,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type, data_root=data_root, metainfo=metainfo,
-        ann_file=target_root + 'ImageSets/Main/test.txt',
+        ann_file=target_root + target_test_split,
         data_prefix=dict(sub_data_root=target_root), test_mode=True, pipeline=test_pipeline,
         backend_args=backend_args))
 test_dataloader = val_dataloader

@@ -2,7 +2,8 @@
 # 2018 cross-domain sets). Layout (data_root = data/):
 #   VOCdevkit/VOC2007, VOCdevkit/VOC2012 (mmdet's VOC layout) and
 #   watercolor/JPEGImages/*.jpg + watercolor/ImageSets/Main/{train,test}.txt (VOC-format annotations).
-# Reference tests on the target `test` list.
+# Target split as the reference (CR-DA-DET SW_Faster_ICR_CCR/da_train_net.py dataset "water":
+# water_train for training, water_test for the test).
 # Reference schedule input: short side 600, max 1200 (train); 600 / 1000 (test);
 # 1 source + 1 target image per step.
 dataset_type = 'VOCDataset'

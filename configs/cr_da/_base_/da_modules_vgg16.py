@@ -1,5 +1,6 @@
-# DA / CR components for VGG16 (conv5_3 = backbone.1, 512 ch; conv3_3 = backbone.0, 256 ch;
-# 4096-d box head), defaults from CR-DA-DET: GRL 0.1 and loss weight 0.1 for DA-Faster,
+# DA / CR components for VGG16 (conv5_3 = backbone.1, 512 ch; conv3_2 = backbone.0, 256 ch, the
+# SW-Faster local-discriminator input features[:14]; 4096-d box head), defaults from CR-DA-DET:
+# GRL 0.1 and loss weight 0.1 for DA-Faster,
 # GRL 1.0 and 0.5-weighted local/global losses for SW-Faster; instance DA GRL 0.1, weight 0.1.
 img_da = dict(type='ImageDomainDiscriminator', in_channels=512, feats='backbone.1')
 ins_da = dict(type='InstanceDomainDiscriminator', in_channels=4096)

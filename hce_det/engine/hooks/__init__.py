@@ -5,3 +5,4 @@ from .finite_loss import FiniteLossHook, NonFiniteLossError  # noqa: F401
 from .loss_record import LossRecordHook  # noqa: F401
 from .num_class_check import ClassCountCheckHook, NumClassMismatchError  # noqa: F401
 from .metric_history import MetricHistoryHook  # noqa: F401
+from .train_ann_file import TrainAnnFileHook  # noqa: F401

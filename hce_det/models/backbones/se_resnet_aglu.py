@@ -8,15 +8,26 @@ Dropout(0.1) → APA gate (λ~U(0,1), κ~U(−1,0)).
 Module names match mmdet's ``ResNet`` (conv1, bn1, layerX.Y.convZ, ...), so a ResNet ImageNet
 checkpoint (e.g. ``init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')``)
 loads; the SE and AGLU parameters are then reported as missing keys and keep their init.
+The reference's SE-AGLU ImageNet checkpoints name them differently (``unirect1-3``,
+``se.excitation.{0,2}``, ``se.uniact``): convert them with
+``tools/model_converters/se_resnet_aglu_to_hce.py`` first, or nothing of SE/AGLU loads.
+
+Frozen stages (``frozen_stages``) and SE/AGLU parameters: the reference freezes whole stages,
+right for its own SE-AGLU checkpoint where every parameter is pretrained. From a plain ResNet
+checkpoint the SE/AGLU parameters of those stages are random, and freezing them would keep them
+random for the whole training. ``freeze_se_act=None`` (default) decides after loading: they are
+frozen only if the ``Pretrained`` checkpoint holds every one of them, else they stay trainable
+(with a warning); True / False force either.
 """
 import copy
-from typing import Optional
+from typing import Dict, Optional
 
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_activation_layer
 from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmdet.registry import MODELS
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 from ..layers.apa import AGLU, APA  # noqa: F401  (registers AGLU/APA)
@@ -133,6 +144,10 @@ class SEResNetAGLU(ResNet):
             gives a plain SE-ResNet.
         se_ratio: SE reduction ratio (None/0 disables SE).
         se_gate_cfg / se_norm / se_dropout: see :class:`SEGate`.
+        freeze_se_act: whether the SE and AGLU/APA parameters of the frozen stages (and the stem
+            activation) are frozen with them: None = only if the pretrained checkpoint holds them
+            (decided in ``init_weights``; frozen until then), True / False = always / never.
+            Trainable ones still run in eval mode (SE dropout off), as the rest of the stage.
         Other arguments: as mmdet ``ResNet`` (``init_cfg`` for ImageNet ResNet checkpoints).
     """
 
@@ -146,7 +161,12 @@ class SEResNetAGLU(ResNet):
 
     def __init__(self, depth: int, act_cfg: dict = DEFAULT_ACT, se_ratio: Optional[int] = 16,
                  se_gate_cfg: dict = DEFAULT_GATE, se_norm: bool = True, se_dropout: float = 0.1,
-                 **kwargs) -> None:
+                 freeze_se_act: Optional[bool] = None, **kwargs) -> None:
+        if freeze_se_act not in (None, True, False):
+            raise ValueError(f'freeze_se_act must be None, True or False, got {freeze_se_act!r}')
+        # read by _freeze_stages, which ResNet.__init__ already calls
+        self.freeze_se_act = freeze_se_act
+        self._se_act_pretrained: Optional[bool] = None
         # read by make_res_layer during ResNet.__init__
         self._block_extra = dict(act_cfg=act_cfg, se_ratio=se_ratio, se_gate_cfg=se_gate_cfg,
                                  se_norm=se_norm, se_dropout=se_dropout)
@@ -169,8 +189,58 @@ class SEResNetAGLU(ResNet):
             kwargs['init_cfg'] = dict(type='Constant', val=0, override=dict(name=last_norm))
         return super().make_res_layer(**kwargs)
 
+    def frozen_se_act_params(self) -> Dict[str, nn.Parameter]:
+        """SE and AGLU/APA parameters inside the frozen part (stem + ``layer1..frozen_stages``)."""
+        if self.frozen_stages < 0:
+            return {}
+        prefixes = ('stem.', ) + tuple(f'layer{i}.' for i in range(1, self.frozen_stages + 1))
+        out = {}
+        for name, m in self.named_modules():
+            if isinstance(m, (APA, SEGate)) and (name == 'relu' or name.startswith(prefixes)):
+                out.update((f'{name}.{k}', p) for k, p in m.named_parameters())
+        return out
+
+    def _freeze_se_act(self) -> bool:
+        if self.freeze_se_act is not None:
+            return self.freeze_se_act
+        return self._se_act_pretrained is not False
+
     def _freeze_stages(self):
         super()._freeze_stages()
         if self.frozen_stages >= 0 and not self.deep_stem and hasattr(self, 'relu'):
             for p in self.relu.parameters():
                 p.requires_grad = False
+        if not self._freeze_se_act():
+            for p in self.frozen_se_act_params().values():
+                p.requires_grad = True
+
+    def _checkpoint_keys(self) -> Optional[set]:
+        """Parameter names in the ``Pretrained`` init checkpoint (None without one)."""
+        cfg = self.init_cfg
+        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            return None
+        from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint_with_prefix
+        if cfg.get('prefix'):
+            state = _load_checkpoint_with_prefix(cfg['prefix'], cfg['checkpoint'], 'cpu')
+        else:
+            ckpt = CheckpointLoader.load_checkpoint(cfg['checkpoint'], map_location='cpu')
+            state = ckpt.get('state_dict', ckpt)
+        return {k[len('module.'):] if k.startswith('module.') else k for k in state}
+
+    def init_weights(self):
+        super().init_weights()
+        if self.freeze_se_act is not None or self.frozen_stages < 0:
+            return
+        keys = self._checkpoint_keys()
+        if keys is None:  # no pretrained weights at all: nothing to tell apart
+            return
+        missing = [k for k in self.frozen_se_act_params() if k not in keys]
+        self._se_act_pretrained = not missing
+        if missing:
+            print_log(f'SEResNetAGLU: {len(missing)} SE/AGLU parameters of the frozen stages '
+                      f'(frozen_stages={self.frozen_stages}, e.g. {missing[0]}) are not in '
+                      f'{self.init_cfg["checkpoint"]}; they stay trainable (freeze_se_act=None). '
+                      'A reference SE-AGLU checkpoint must be converted first: '
+                      'tools/model_converters/se_resnet_aglu_to_hce.py',
+                      logger='current', level=30)
+        self._freeze_stages()

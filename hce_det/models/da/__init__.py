@@ -1,5 +1,7 @@
 from .categorical_reg import ImageCategoryClassifier, ccr_weights, image_labels_from_gt
 from .da_faster_rcnn import DAFasterRCNN
+from .da_roi_head import (DACascadeRoIHead, DACascadeRoIHeadMixin, DARoIHeadMixin,
+                          DAStandardRoIHead, RoIOutputs, RoIOutputsMixin, box_head_forward)
 from .discriminators import (GlobalDomainDiscriminator, ImageDomainDiscriminator,
                              InstanceDomainDiscriminator, LocalDomainDiscriminator,
                              focal_domain_loss)
@@ -10,4 +12,6 @@ __all__ = ['DAFasterRCNN', 'ImageDomainDiscriminator', 'InstanceDomainDiscrimina
            'LocalDomainDiscriminator', 'GlobalDomainDiscriminator', 'focal_domain_loss',
            'ImageCategoryClassifier', 'ccr_weights', 'image_labels_from_gt',
            'DomainBatchPreprocessor', 'SelectFeatureLevels', 'ContextLinear',
-           'ImageContextFeatures', 'SWContextRoIHead']
+           'ImageContextFeatures', 'SWContextRoIHead', 'DARoIHeadMixin', 'DACascadeRoIHeadMixin',
+           'DAStandardRoIHead', 'DACascadeRoIHead', 'RoIOutputs', 'RoIOutputsMixin',
+           'box_head_forward']

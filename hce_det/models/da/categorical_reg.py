@@ -6,7 +6,7 @@
 * CCR: per target RoI with predicted foreground class c, weight
   ``w = exp(lambda * |sigmoid(img_logit[c]) - p_ins[c]|)``; background RoIs get w = 1; detached.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -14,20 +14,12 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet.registry import MODELS
+from ..layers.image_labels import multi_hot_labels
 from .valid_area import masked_mean
 
 
-def image_labels_from_gt(gt_labels: Sequence[Tensor], num_classes: int) -> Tensor:
-    """Multi-hot image labels (N, C) from per-image gt label tensors (an image without boxes gives
-    an all-zero row). Labels outside ``[0, num_classes)`` raise."""
-    out = torch.zeros(len(gt_labels), num_classes)
-    for i, labels in enumerate(gt_labels):
-        labels = labels.long().cpu()
-        if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(f'gt label {labels.max().item()} outside [0, {num_classes}) in image '
-                             f'{i}: icr.num_classes must equal the bbox head num_classes')
-        out[i, labels] = 1.0
-    return out
+# ICR targets; the name kept from before the helper moved to ``models/layers/image_labels.py``
+image_labels_from_gt = multi_hot_labels
 
 
 @MODELS.register_module()
@@ -60,7 +52,7 @@ class ImageCategoryClassifier(BaseModule):
         return self.conv(masked_mean(x, valid)[:, :, None, None]).flatten(1)
 
     def loss(self, logits: Tensor, gt_labels: List[Tensor]) -> Tensor:
-        targets = image_labels_from_gt(gt_labels, self.num_classes).to(logits)
+        targets = multi_hot_labels(gt_labels, self.num_classes, owner='icr').to(logits)
         return F.binary_cross_entropy_with_logits(logits, targets)
 
 

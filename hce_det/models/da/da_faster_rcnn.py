@@ -1,119 +1,86 @@
-"""Domain-adaptive Faster R-CNN: DA-Faster / SW-Faster alignment plus CR-DA's ICR and CCR as
-config switches, trained on two-domain batches of any size and source:target ratio.
+"""Domain-adaptive two-stage detector: DA-Faster / SW-Faster alignment plus CR-DA's ICR and CCR
+as config switches, trained on two-domain batches of any size and source:target ratio, over
+Faster R-CNN, Mask R-CNN or Cascade R-CNN.
 
 Facts (module sizes, loss weights, label conventions) follow megvii-research/CR-DA-DET
 (``DA_Faster_ICR_CCR/lib/model/da_faster_rcnn_instance_weight/faster_rcnn.py`` and
 ``SW_Faster_ICR_CCR/da_train_net.py``); see ``shared/DESIGN.md`` section 2.
 
 Training batches come from the ``MultiBranch`` pipelines of ``configs/_base_/datasets/*_da.py``
-with branches ``source`` (labelled) and ``target`` (unlabelled). Outside
-:meth:`DAFasterRCNN.loss`, ``predict`` / ``_forward`` are exactly Faster R-CNN (the
-discriminators, ICR head and consistency terms exist for training only). The one exception is
-the optional SW-Faster ``sw_context``, whose context vectors feed the box head at test time too
+with branches ``source`` (labelled) and ``target`` (unlabelled). :meth:`DAFasterRCNN.loss` reads
+top-down: backbone passes -> detection losses on the source -> one method per alignment family.
+The RoI head returns what the instance terms read (:mod:`.da_roi_head`). Outside ``loss``,
+``predict`` / ``_forward`` are those of the base detector, except with the optional SW-Faster
+``sw_context``, whose context vectors feed the box head at test time too
 (:meth:`DAFasterRCNN.extract_feat`; ``predict`` / ``_forward`` only pass it each image's size so
 that its pooling skips the padding).
 
-``domain_forward`` (issue 14, item 7): ``'separate'`` (default, the reference) runs the
-backbone and neck once per domain, each domain's images padded only among themselves
-(CR-DA-DET ``DA_Faster_ICR_CCR/.../faster_rcnn.py`` calls ``RCNN_base`` on ``im_data`` and
-``tgt_im_data`` apart; DA_Detection ``trainval_net_global_local.py`` runs one forward per domain),
-so BatchNorm batch statistics never mix the domains; ``'joint'`` stacks both domains into one
-zero-padded batch (this package's earlier behaviour). In both modes every image-level statistic
-(ICR pooling, per-pixel image/local domain losses, mean image P(source) of the consistency term,
-the global discriminator's and the context vectors' pooling) covers each image's valid area only
-(``img_shape``; :mod:`.valid_area`).
+``domain_forward`` (issue 14, item 7): ``'separate'`` (default, the reference: CR-DA-DET and
+DA_Detection run one backbone forward per domain) or ``'joint'`` (one zero-padded batch of both
+domains); in both modes every image-level statistic covers each image's valid area only
+(``img_shape``; :mod:`.valid_area`). See the ``domain_forward`` argument.
 """
-import copy
 from contextlib import contextmanager
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.structures import InstanceData
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmdet.models.detectors import FasterRCNN
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
 from .categorical_reg import ccr_weights
+from .da_roi_head import RoIOutputs, RoIOutputsMixin, splits_at_classifier
+from .domain_passes import (DOMAIN_FORWARDS, DomainPass, class_agnostic, image_sizes,
+                            parse_feats, pass_groups, slice_out, split_domains)
 from .sw_context import ImageContextFeatures, SWContextRoIHead
 from .valid_area import valid_mask
 
 SOURCE, TARGET = 1, 0  # domain labels used by every discriminator
-DOMAIN_FORWARDS = ('separate', 'joint')
+SUFFIX = {'source': 's', 'target': 't'}
+DOMAIN_LABEL = {'source': SOURCE, 'target': TARGET}
+# plain mmdet RoI heads and the DA twin DAFasterRCNN builds in their place
+DA_ROI_HEADS = {'StandardRoIHead': 'DAStandardRoIHead', 'CascadeRoIHead': 'DACascadeRoIHead'}
 
 
-class _Pass(NamedTuple):
-    """One backbone + neck forward: its outputs, which domains it holds (in batch order, with
-    their image counts) and each image's valid size inside the padded input."""
-    feats: Tuple[Tensor, ...]
-    x: Tuple[Tensor, ...]
-    domains: Tuple[Tuple[str, int], ...]
-    img_hw: Tuple[Tuple[int, int], ...]
-    input_hw: Tuple[int, int]
-
-    def slices(self):
-        start = 0
-        for dom, n in self.domains:
-            yield dom, slice(start, start + n)
-            start += n
-
-    def valid(self, f: Tensor) -> Optional[Tensor]:
-        """(N, h, w) valid mask of this pass's images on feature map ``f``; None: no padding."""
-        return valid_mask(self.img_hw, self.input_hw, f.shape[-2:], f.device)
+def _level_mean(vals: List[Tensor]) -> Tensor:
+    return torch.stack(vals).mean(0)
 
 
-def _img_hw(samples: SampleList, input_hw: Tuple[int, int]) -> Tuple[Tuple[int, int], ...]:
-    """Each sample's ``img_shape`` (its size inside the padded batch); the whole input when a
-    sample carries none."""
-    out = []
-    for s in samples:
-        shape = s.metainfo.get('img_shape', input_hw)
-        out.append((int(shape[0]), int(shape[1])))
-    return tuple(out)
-
-
-def _slice(out, sl: slice):
-    if isinstance(out, (tuple, list)):
-        return type(out)(_slice(o, sl) for o in out)
-    return out[sl]
-
-
-def _parse_feats(spec: Union[str, Sequence[str]]) -> List[Tuple[str, int]]:
-    """``'neck.0'`` or ``['backbone.2', ...]`` -> ``[('neck', 0), ...]``."""
-    specs = [spec] if isinstance(spec, str) else list(spec)
-    out = []
-    for s in specs:
-        where, _, idx = str(s).partition('.')
-        if where not in ('backbone', 'neck') or not idx.lstrip('-').isdigit():
-            raise ValueError(f"feature spec {s!r} must look like 'backbone.<i>' or 'neck.<i>'")
-        out.append((where, int(idx)))
-    return out
-
-
-def _strip_annotations(sample):
-    """Drop every annotation of a target image so nothing downstream can use it for a loss."""
-    sample = copy.copy(sample)
-    empty = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
-    sample.gt_instances = empty
-    if 'ignored_instances' in sample:
-        sample.ignored_instances = copy.deepcopy(empty)
-    return sample
+def _with_da_roi_head(cfg: Optional[dict]) -> Optional[dict]:
+    """``roi_head`` config naming mmdet's ``StandardRoIHead`` / ``CascadeRoIHead`` -> its DA twin
+    (same modules, same predictions; it also returns :class:`~.da_roi_head.RoIOutputs`)."""
+    if cfg is None:
+        return cfg
+    name = cfg.get('type')
+    name = name.split('.')[-1] if isinstance(name, str) else getattr(name, '__name__', name)
+    return dict(cfg, type=DA_ROI_HEADS[name]) if name in DA_ROI_HEADS else cfg
 
 
 @MODELS.register_module()
 class DAFasterRCNN(FasterRCNN):
-    """Faster R-CNN with domain alignment and categorical regularization (training only).
+    """Two-stage detector with domain alignment and categorical regularization (training only).
 
     Every component is optional; a ``None`` switches it off. Each discriminator/ICR config takes
     an extra key ``feats`` naming the feature maps it reads (``'backbone.<i>'`` = backbone output
     i, before the neck; ``'neck.<i>'`` = neck output i; a list averages the loss over levels).
+    ``roi_head``: any mmdet RoI head config; ``StandardRoIHead`` (Faster / Mask R-CNN) and
+    ``CascadeRoIHead`` are built as ``DAStandardRoIHead`` / ``DACascadeRoIHead`` (same parameters
+    and predictions). ``ins_da`` needs such a DA head (:mod:`.da_roi_head`).
 
     Args:
         img_da: DA-Faster image-level discriminator (``ImageDomainDiscriminator``).
         ins_da: instance-level discriminator on the bbox head's classifier input
             (``InstanceDomainDiscriminator``; ``in_channels`` = bbox head fc width).
+        ins_da_stage: the box-head stage whose RoIs, classifier inputs and class scores the
+            instance discriminator and CCR read (Cascade R-CNN; one-stage heads: 0 or -1).
+            Default -1, the last stage: its classifier and boxes give the final detections and its
+            RoIs are the best localised, so alignment and CCR act on the features the detector's
+            output comes from. Source RoIs are that stage's sampled RoIs; target RoIs are the RPN
+            proposals refined without gradient by the earlier stages, as at test time. Stage 0
+            reads raw RPN proposals, as DA-Faster does on Faster R-CNN (and needs no refinement).
         consistency: ``dict(loss_weight=0.1)``: sum-MSE between each RoI's instance P(source) and
             the detached mean image-level P(source) of its image, averaged over images (needs
             ``img_da`` and ``ins_da``). ``reference_channels=True`` uses CR-DA-DET's channels
@@ -131,6 +98,9 @@ class DAFasterRCNN(FasterRCNN):
             (``ins_da.in_channels`` = box-head width + context width). Test time then runs the
             context branches too; see :mod:`.sw_context`.
         grl_scale: multiplies every discriminator's GRL coefficient (a hook may schedule it).
+        data_preprocessor: a plain detection preprocessor is wrapped in
+            ``DomainBatchPreprocessor`` (two-domain training batches; test batches go through
+            the plain one).
         domain_forward: ``'separate'`` (default; reference): one backbone + neck forward per
             domain, so BatchNorm statistics, RPN/RoI features and every alignment term of a domain
             come from that domain's images alone (padded only among themselves); ``'joint'``:
@@ -143,19 +113,22 @@ class DAFasterRCNN(FasterRCNN):
     """
 
     def __init__(self, *args, img_da: Optional[dict] = None, ins_da: Optional[dict] = None,
-                 consistency: Optional[dict] = None, local_da: Optional[dict] = None,
-                 global_da: Optional[dict] = None, icr: Optional[dict] = None,
-                 ccr: Optional[dict] = None, sw_context: Optional[dict] = None,
-                 grl_scale: float = 1.0, domain_forward: str = 'separate',
-                 data_preprocessor: Optional[dict] = None, **kwargs) -> None:
+                 ins_da_stage: int = -1, consistency: Optional[dict] = None,
+                 local_da: Optional[dict] = None, global_da: Optional[dict] = None,
+                 icr: Optional[dict] = None, ccr: Optional[dict] = None,
+                 sw_context: Optional[dict] = None, grl_scale: float = 1.0,
+                 domain_forward: str = 'separate', data_preprocessor: Optional[dict] = None,
+                 **kwargs) -> None:
         if data_preprocessor is not None and data_preprocessor.get('type') not in (
                 'DomainBatchPreprocessor', 'MultiBranchDataPreprocessor'):
             data_preprocessor = dict(type='DomainBatchPreprocessor',
                                      data_preprocessor=data_preprocessor)
+        kwargs['roi_head'] = _with_da_roi_head(kwargs.get('roi_head'))
         super().__init__(*args, data_preprocessor=data_preprocessor, **kwargs)
         if domain_forward not in DOMAIN_FORWARDS:
             raise ValueError(f'domain_forward={domain_forward!r}; use one of {DOMAIN_FORWARDS}')
         self.domain_forward = domain_forward
+        self.ins_da_stage = int(ins_da_stage)
         self._test_img_hw = None      # each image's img_shape during predict / _forward
         self.da_feats: Dict[str, List[Tuple[str, int]]] = {}
         for name, cfg in (('img_da', img_da), ('ins_da', ins_da), ('local_da', local_da),
@@ -168,20 +141,16 @@ class DAFasterRCNN(FasterRCNN):
             if name != 'ins_da':
                 if feats is None:
                     raise ValueError(f"{name} needs 'feats', e.g. feats='neck.0' or 'backbone.3'")
-                self.da_feats[name] = _parse_feats(feats)
+                self.da_feats[name] = parse_feats(feats)
             setattr(self, name, MODELS.build(cfg))
-        if icr is not None:
-            n_cls = self.roi_head.bbox_head.num_classes
-            if self.icr.num_classes != n_cls:
-                raise ValueError(f'icr.num_classes={self.icr.num_classes} but '
-                                 f'roi_head.bbox_head.num_classes={n_cls}; make them equal')
+        head = self.da_bbox_head()
+        if icr is not None and self.icr.num_classes != head.num_classes:
+            raise ValueError(f'icr.num_classes={self.icr.num_classes} but '
+                             f'roi_head.bbox_head.num_classes={head.num_classes}; make them equal')
         if consistency is not None and (img_da is None or ins_da is None):
             raise ValueError('consistency needs both img_da and ins_da')
         if ccr is not None and (icr is None or ins_da is None):
             raise ValueError('ccr needs icr (image-level class scores) and ins_da')
-        if ins_da is not None and not hasattr(self.roi_head.bbox_head, 'fc_cls'):
-            raise ValueError('ins_da reads the input of roi_head.bbox_head.fc_cls; '
-                             f'{type(self.roi_head.bbox_head).__name__} has no fc_cls')
         self.consistency = dict(consistency) if consistency is not None else None
         if self.consistency is not None:
             unknown = set(self.consistency) - {'loss_weight', 'reference_channels'}
@@ -191,16 +160,32 @@ class DAFasterRCNN(FasterRCNN):
         self.ccr = dict(ccr) if ccr is not None else None
         self.sw_context = self._check_sw_context(sw_context)
         if self.ins_da is not None:
-            fc = self.roi_head.bbox_head.fc_cls
-            width = fc.in_features - getattr(fc, 'context_channels', 0)
-            what = f'box-head width {width}'
-            if self.sw_context is not None and self.sw_context['ins_da']:
-                width += self.sw_context['channels']
-                what += f" + context width {self.sw_context['channels']}"
-            if self.ins_da.in_channels != width:
-                raise ValueError(f'ins_da.in_channels={self.ins_da.in_channels} but the instance '
-                                 f'discriminator reads {what}; set ins_da.in_channels={width}')
+            self._check_ins_da(head)
         self.set_grl_scale(grl_scale)
+
+    def da_bbox_head(self) -> nn.Module:
+        """The box head (stage ``ins_da_stage``) whose outputs the instance terms read."""
+        if isinstance(self.roi_head, RoIOutputsMixin):
+            return self.roi_head.stage_bbox_head(self.ins_da_stage)
+        head = self.roi_head.bbox_head
+        return head[self.ins_da_stage] if isinstance(head, nn.ModuleList) else head
+
+    def _check_ins_da(self, head: nn.Module) -> None:
+        if not isinstance(self.roi_head, RoIOutputsMixin) or not splits_at_classifier(head):
+            raise ValueError(
+                'ins_da reads the box classifier input that a DA RoI head (DAStandardRoIHead, '
+                'DACascadeRoIHead, SWContextRoIHead; DARoIHeadMixin) returns for an mmdet '
+                f'BBoxHead / ConvFC head; got {type(self.roi_head).__name__} with '
+                f'{type(head).__name__}')
+        fc = head.fc_cls
+        width = fc.in_features - getattr(fc, 'context_channels', 0)
+        what = f'box-head width {width}'
+        if self.sw_context is not None and self.sw_context['ins_da']:
+            width += self.sw_context['channels']
+            what += f" + context width {self.sw_context['channels']}"
+        if self.ins_da.in_channels != width:
+            raise ValueError(f'ins_da.in_channels={self.ins_da.in_channels} but the instance '
+                             f'discriminator reads {what}; set ins_da.in_channels={width}')
 
     def _check_sw_context(self, cfg: Optional[dict]) -> Optional[dict]:
         if cfg is None:
@@ -229,7 +214,6 @@ class DAFasterRCNN(FasterRCNN):
             raise ValueError('sw_context.ins_da=True needs ins_da')
         return dict(sources=sources, ins_da=use_in_ins_da, channels=channels)
 
-    # ------------------------------------------------------------------ helpers
     @property
     def discriminators(self):
         return [m for m in (self.img_da, self.ins_da, self.local_da, self.global_da)
@@ -241,37 +225,7 @@ class DAFasterRCNN(FasterRCNN):
         for m in self.discriminators:
             m.set_grl_scale(scale)
 
-    @contextmanager
-    def _capture_roi_features(self):
-        """Record (rois, classifier-input features) of every bbox-head call inside the block."""
-        store = dict(rois=[], feats=[])
-        head = self.roi_head
-        hooks = [
-            head.bbox_roi_extractor.register_forward_hook(
-                lambda m, inp, out: store['rois'].append(inp[1])),
-            head.bbox_head.fc_cls.register_forward_hook(
-                lambda m, inp, out: store['feats'].append(inp[0])),
-        ]
-        try:
-            yield store
-        finally:
-            for h in hooks:
-                h.remove()
-
-    @staticmethod
-    def _concat_domains(src: Tensor, tgt: Optional[Tensor], samples: SampleList) -> Tensor:
-        """Stack source and target images, zero-padding (bottom/right) to a common size."""
-        if tgt is None:
-            return src
-        h = max(src.shape[-2], tgt.shape[-2])
-        w = max(src.shape[-1], tgt.shape[-1])
-
-        def pad(t):
-            return F.pad(t, (0, w - t.shape[-1], 0, h - t.shape[-2]))
-        for s in samples:
-            s.set_metainfo(dict(batch_input_shape=(h, w)))
-        return torch.cat([pad(src), pad(tgt)], dim=0)
-
+    # ------------------------------------------------------------------ features
     def _gather(self, name: str, feats: Tuple[Tensor], x: Tuple[Tensor]) -> List[Tensor]:
         return [(feats if where == 'backbone' else x)[i] for where, i in self.da_feats[name]]
 
@@ -297,7 +251,7 @@ class DAFasterRCNN(FasterRCNN):
     @contextmanager
     def _valid_area_of(self, batch_inputs: Tensor, samples: SampleList):
         """During the block, :meth:`extract_feat` knows each image's valid size (test time)."""
-        self._test_img_hw = _img_hw(samples, batch_inputs.shape[-2:])
+        self._test_img_hw = image_sizes(samples, batch_inputs.shape[-2:])
         try:
             yield
         finally:
@@ -305,7 +259,8 @@ class DAFasterRCNN(FasterRCNN):
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
-        """Faster R-CNN ``predict``; with ``sw_context`` the context pooling skips padding."""
+        """The base detector's ``predict``; with ``sw_context`` the context pooling skips
+        padding."""
         with self._valid_area_of(batch_inputs, batch_data_samples):
             return super().predict(batch_inputs, batch_data_samples, rescale=rescale)
 
@@ -322,163 +277,156 @@ class DAFasterRCNN(FasterRCNN):
         return ImageContextFeatures(x, self._image_context(feats, x, self._test_img_hw,
                                                            tuple(batch_inputs.shape[-2:])))
 
-    def _detection_loss(self, x: Tuple[Tensor], samples: SampleList) -> dict:
-        """RPN + RoI losses of Faster R-CNN on the source images (as ``TwoStageDetector.loss``)."""
-        losses = dict()
-        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
-        rpn_samples = copy.deepcopy(samples)
-        for s in rpn_samples:
-            s.gt_instances.labels = torch.zeros_like(s.gt_instances.labels)
-        rpn_losses, proposals = self.rpn_head.loss_and_predict(
-            x, rpn_samples, proposal_cfg=proposal_cfg)
-        for key in list(rpn_losses):
-            if 'loss' in key and 'rpn' not in key:
-                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
-        losses.update(rpn_losses)
-        losses.update(self.roi_head.loss(x, proposals, samples))
-        return losses
-
-    # ------------------------------------------------------------------ training
-    def _domain_passes(self, src: Tensor, tgt: Optional[Tensor], src_samples: SampleList,
-                       tgt_samples: SampleList) -> List[_Pass]:
+    def domain_passes(self, batch) -> List[DomainPass]:
         """Backbone + neck over the domains: one joint padded pass or one pass per domain."""
-        if self.domain_forward == 'joint' or tgt is None:
-            samples = list(src_samples) + list(tgt_samples)
-            imgs = self._concat_domains(src, tgt, samples)
-            groups = [(imgs, (('source', len(src_samples)), ('target', len(tgt_samples))),
-                       samples)]
-        else:
-            groups = [(src, (('source', len(src_samples)), ), src_samples),
-                      (tgt, (('target', len(tgt_samples)), ), tgt_samples)]
         passes = []
-        for imgs, domains, samples in groups:
+        for imgs, domains, samples in pass_groups(batch, self.domain_forward):
             feats = self.backbone(imgs)
             x = self.neck(feats) if self.with_neck else feats
             input_hw = tuple(imgs.shape[-2:])
-            passes.append(_Pass(feats, x, tuple((d, n) for d, n in domains if n),
-                                _img_hw(samples, input_hw), input_hw))
+            passes.append(DomainPass(feats, x, domains, image_sizes(samples, input_hw), input_hw))
         return passes
 
-    def _run(self, name: str, passes: List[_Pass], fn) -> Dict[str, list]:
-        """``fn(feature, valid)`` on each level listed for ``name`` in every pass, split by
-        domain: ``{domain: [(output, valid) per level]}`` (``valid`` None where that domain's
-        images fill the whole map)."""
+    def roi_features(self, passes: List[DomainPass]) -> Dict[str, Tuple[Tensor]]:
+        """Each domain's neck features for the RPN and RoI head (+ its SW context vectors)."""
+        out = {}
+        for p in passes:
+            ctx = None if self.sw_context is None else \
+                self._image_context(p.feats, p.x, p.img_hw, p.input_hw)
+            for dom, sl in p.slices():
+                x = tuple(lvl[sl] for lvl in p.x)
+                out[dom] = x if ctx is None else ImageContextFeatures(x, ctx[sl])
+        return out
+
+    def _run(self, name: str, passes: List[DomainPass], fn,
+             domains: Sequence[str] = ('source', 'target')) -> Dict[str, list]:
+        """``fn(feature, valid)`` on each level listed for ``name`` in every pass holding one of
+        ``domains``, split by domain: ``{domain: [(output, valid) per level]}`` (``valid`` None
+        where that domain's images fill the whole map)."""
         res: Dict[str, list] = {}
         for p in passes:
+            if not any(dom in domains for dom, _ in p.domains):
+                continue
             for f in self._gather(name, p.feats, p.x):
-                valid = p.valid(f)
+                valid = valid_mask(p.img_hw, p.input_hw, f.shape[-2:], f.device)
                 out = fn(f, valid)
                 for dom, sl in p.slices():
                     v = None if valid is None or bool(valid[sl].all()) else valid[sl]
-                    res.setdefault(dom, []).append((_slice(out, sl), v))
+                    res.setdefault(dom, []).append((slice_out(out, sl), v))
         return res
 
+    # ------------------------------------------------------------------ training
     def loss(self, multi_batch_inputs: Dict[str, Tensor],
              multi_batch_data_samples: Dict[str, SampleList]) -> dict:
         """Detection losses on ``source``; alignment losses on both domains; target annotations
         are removed before anything runs. A batch without target images gives the source terms
         only; one without source images raises."""
-        if not isinstance(multi_batch_inputs, dict):
-            raise TypeError('DAFasterRCNN.loss expects a two-domain batch {"source", "target"} '
-                            'built by MultiBranch pipelines (see configs/_base_/datasets/'
-                            'synth_fog_da.py); got a plain tensor')
-        src = multi_batch_inputs.get('source')
-        src_samples = multi_batch_data_samples.get('source') or []
-        if src is None or len(src_samples) == 0:
-            raise ValueError('DA batch has no source images: set source_ratio so that every '
-                             'batch holds at least one labelled source image')
-        tgt = multi_batch_inputs.get('target')
-        tgt_samples = [_strip_annotations(s) for s in multi_batch_data_samples.get('target') or []]
-        if len(tgt_samples) == 0:
-            tgt = None
-        n_s, n_t = len(src_samples), len(tgt_samples)
+        batch = split_domains(multi_batch_inputs, multi_batch_data_samples)
+        n_img = {'source': len(batch.src_samples), 'target': len(batch.tgt_samples)}
+        passes = self.domain_passes(batch)                  # backbone + neck
+        x = self.roi_features(passes)                       # per domain, + SW context vectors
+        losses, rois_s = self.detection_loss(x['source'], batch.src_samples)
+        rois = {'source': rois_s, 'target': self.target_rois(x.get('target'), batch.tgt_samples)}
+        # one method per alignment family (in this order: dropout draws follow it)
+        img_losses, img_p_src = self.image_alignment(passes)
+        losses.update(img_losses)
+        losses.update(self.local_global_alignment(passes))
+        icr_losses, icr_logits = self.category_regularization(passes, batch.src_samples)
+        losses.update(icr_losses)
+        losses.update(self.instance_alignment(rois, img_p_src, icr_logits, n_img))
+        return losses
 
-        passes = self._domain_passes(src, tgt, src_samples, tgt_samples)
-        x_dom: Dict[str, Tuple[Tensor]] = {}
-        ctx: Dict[str, Optional[Tensor]] = {'source': None, 'target': None}
-        for p in passes:
-            c = None if self.sw_context is None else \
-                self._image_context(p.feats, p.x, p.img_hw, p.input_hw)
-            for dom, sl in p.slices():
-                part = tuple(lvl[sl] for lvl in p.x)
-                x_dom[dom] = part if c is None else ImageContextFeatures(part, c[sl])
-                ctx[dom] = None if c is None else c[sl]
+    def detection_loss(self, x: Tuple[Tensor], samples: SampleList
+                       ) -> Tuple[dict, Optional[RoIOutputs]]:
+        """RPN + RoI-head losses on the labelled images, and the RoI head's outputs of stage
+        ``ins_da_stage`` (None when the RoI head does not return them)."""
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        rpn_losses, proposals = self.rpn_head.loss_and_predict(
+            x, class_agnostic(samples), proposal_cfg=proposal_cfg)
+        losses = {f'rpn_{k}' if 'loss' in k and 'rpn' not in k else k: v
+                  for k, v in rpn_losses.items()}   # as TwoStageDetector: no clash with RoI keys
+        if not isinstance(self.roi_head, RoIOutputsMixin):
+            return {**losses, **self.roi_head.loss(x, proposals, samples)}, None
+        roi_losses, outputs = self.roi_head.loss_and_outputs(x, proposals, samples,
+                                                             self.ins_da_stage)
+        return {**losses, **roi_losses}, outputs
 
-        with self._capture_roi_features() as src_roi:
-            losses = self._detection_loss(x_dom['source'], src_samples)
+    def target_rois(self, x: Optional[Tuple[Tensor]], samples: SampleList
+                    ) -> Optional[RoIOutputs]:
+        """RoI-head outputs of the target proposals (RPN in test mode, DA-Faster), when the
+        instance terms need them."""
+        if x is None or self.ins_da is None:
+            return None
+        with torch.no_grad():
+            proposals = self.rpn_head.predict(x, samples, rescale=False)
+        rois = bbox2roi([p.bboxes.detach() for p in proposals])
+        return self.roi_head.forward_rois(x, rois, self.ins_da_stage,
+                                          [s.metainfo for s in samples])
 
-        need_tgt_rois = n_t > 0 and self.ins_da is not None
-        if need_tgt_rois:
-            x_t = x_dom['target']
-            with torch.no_grad():
-                proposals = self.rpn_head.predict(x_t, tgt_samples, rescale=False)
-            rois_t = bbox2roi([p.bboxes.detach() for p in proposals])
-            with self._capture_roi_features() as tgt_roi:
-                tgt_out = self.roi_head._bbox_forward(x_t, rois_t)
+    def image_alignment(self, passes: List[DomainPass]) -> Tuple[dict, Optional[dict]]:
+        """DA-Faster image level: per-pixel 2-way CE over each image's valid pixels, averaged
+        over images and the listed levels; also each image's detached mean P(source) (for the
+        consistency term)."""
+        if self.img_da is None:
+            return {}, None
+        out = self._run('img_da', passes, lambda f, v: self.img_da(f))
+        losses = {f'loss_img_da_{SUFFIX[d]}': self.img_da.loss_weight * _level_mean(
+            [self.img_da.loss(o, DOMAIN_LABEL[d], v) for o, v in lv]) for d, lv in out.items()}
+        p_src = {d: _level_mean([self.img_da.source_prob_per_image(o, v) for o, v in lv]).detach()
+                 for d, lv in out.items()}
+        return losses, p_src
 
-        def level_mean(vals):
-            return torch.stack(vals).mean(0)
-
-        # image-level DA (DA-Faster): per-pixel CE over each image's valid pixels, averaged
-        # over images and the listed levels
-        img_p_src = None
-        if self.img_da is not None:
-            out = self._run('img_da', passes, lambda f, v: self.img_da(f))
-            losses['loss_img_da_s'] = self.img_da.loss_weight * level_mean(
-                [self.img_da.loss(o, SOURCE, v) for o, v in out['source']])
-            if n_t:
-                losses['loss_img_da_t'] = self.img_da.loss_weight * level_mean(
-                    [self.img_da.loss(o, TARGET, v) for o, v in out['target']])
-            img_p_src = {d: level_mean([self.img_da.source_prob_per_image(o, v)
-                                        for o, v in lv]).detach() for d, lv in out.items()}
-
-        # SW-Faster local (least squares, valid pixels) and global (focal) alignment
+    def local_global_alignment(self, passes: List[DomainPass]) -> dict:
+        """SW-Faster strong local (least squares, valid pixels) and weak global (focal)."""
+        losses = {}
         for name, label in (('local_da', 'local'), ('global_da', 'global')):
             disc = getattr(self, name)
             if disc is None:
                 continue
             out = self._run(name, passes, lambda f, v, disc=disc: disc(f, valid=v)[0])
-            losses[f'loss_{label}_da_s'] = disc.loss_weight * level_mean(
-                [self._disc_loss(disc, o, SOURCE, v) for o, v in out['source']])
-            if n_t:
-                losses[f'loss_{label}_da_t'] = disc.loss_weight * level_mean(
-                    [self._disc_loss(disc, o, TARGET, v) for o, v in out['target']])
-
-        # ICR: image-level multi-label classification (pooled over the valid area), trained on
-        # source images only
-        icr_logits = None
-        if self.icr is not None:
-            out = self._run('icr', passes, lambda f, v: self.icr(f, v))
-            icr_logits = {d: level_mean([o for o, _ in lv]) for d, lv in out.items()}
-            gt = [s.gt_instances.labels for s in src_samples]
-            losses['loss_icr'] = self.icr.loss_weight * self.icr.loss(icr_logits['source'], gt)
-
-        # instance-level DA (+ CCR weights on the target, + consistency)
-        if self.ins_da is not None:
-            w = self.ins_da.loss_weight
-            f_s, rois_s = src_roi['feats'][-1], src_roi['rois'][-1]
-            ins_s = self.ins_da(self._ins_da_input(f_s, rois_s, ctx['source']))
-            losses['loss_ins_da_s'] = w * self.ins_da.loss(ins_s, SOURCE)
-            if self.consistency is not None:
-                losses['loss_cst_s'] = self.consistency.get('loss_weight', 0.1) * \
-                    self._consistency(ins_s, rois_s[:, 0], img_p_src['source'], n_s)
-            if need_tgt_rois:
-                f_t, rois_t = tgt_roi['feats'][-1], tgt_roi['rois'][-1]
-                ins_t = self.ins_da(self._ins_da_input(f_t, rois_t, ctx['target']))
-                weight = None
-                if self.ccr is not None:
-                    probs = self._roi_probs(tgt_out['cls_score'])
-                    weight = ccr_weights(icr_logits['target'], rois_t[:, 0], probs,
-                                         self.ccr.get('lam', 1.0))
-                losses['loss_ins_da_t'] = w * self.ins_da.loss(ins_t, TARGET, weight)
-                if self.consistency is not None:
-                    img_p_t = img_p_src['target']
-                    if self.consistency.get('reference_channels', False):
-                        img_p_t = 1 - img_p_t  # mean P(target) = 1 - mean P(source), per image
-                    losses['loss_cst_t'] = self.consistency.get('loss_weight', 0.1) * \
-                        self._consistency(ins_t, rois_t[:, 0], img_p_t, n_t)
+            for d, lv in out.items():
+                losses[f'loss_{label}_da_{SUFFIX[d]}'] = disc.loss_weight * _level_mean(
+                    [self._disc_loss(disc, o, DOMAIN_LABEL[d], v) for o, v in lv])
         return losses
 
+    def category_regularization(self, passes: List[DomainPass], src_samples: SampleList
+                                ) -> Tuple[dict, Optional[dict]]:
+        """CR-DA ICR: image-level multi-label BCE on the source images (pooled over the
+        valid area); also the image logits of each domain CCR reads."""
+        if self.icr is None:
+            return {}, None
+        domains = ('source', 'target') if self.ccr is not None else ('source', )
+        out = self._run('icr', passes, lambda f, v: self.icr(f, v), domains)
+        logits = {d: _level_mean([o for o, _ in lv]) for d, lv in out.items()}
+        gt = [s.gt_instances.labels for s in src_samples]
+        return {'loss_icr': self.icr.loss_weight * self.icr.loss(logits['source'], gt)}, logits
+
+    def instance_alignment(self, rois: Dict[str, Optional[RoIOutputs]],
+                           img_p_src: Optional[dict], icr_logits: Optional[dict],
+                           n_img: Dict[str, int]) -> dict:
+        """DA-Faster instance level (BCE on each RoI's classifier input; CCR weights on the
+        target RoIs, CR-DA CCR) and the DA-Faster consistency term."""
+        losses = {}
+        for dom in ('source', 'target'):
+            out = rois[dom]
+            if self.ins_da is None or out is None:
+                continue
+            logits = self.ins_da(self._ins_da_input(out))
+            weight = None
+            if dom == 'target' and self.ccr is not None:
+                weight = ccr_weights(icr_logits['target'], out.rois[:, 0],
+                                     self._roi_probs(out.cls_score), self.ccr.get('lam', 1.0))
+            losses[f'loss_ins_da_{SUFFIX[dom]}'] = self.ins_da.loss_weight * self.ins_da.loss(
+                logits, DOMAIN_LABEL[dom], weight)
+            if self.consistency is not None:
+                img_p = img_p_src[dom]
+                if dom == 'target' and self.consistency.get('reference_channels', False):
+                    img_p = 1 - img_p  # mean P(target) = 1 - mean P(source), per image
+                losses[f'loss_cst_{SUFFIX[dom]}'] = self.consistency.get('loss_weight', 0.1) * \
+                    self._consistency(logits, out.rois[:, 0], img_p, n_img[dom])
+        return losses
+
+    # ------------------------------------------------------------------ loss pieces
     @staticmethod
     def _disc_loss(disc, out: Tensor, domain: int, valid: Optional[Tensor]) -> Tensor:
         """Per-pixel discriminators take the valid mask; image-level ones (global) do not."""
@@ -486,18 +434,16 @@ class DAFasterRCNN(FasterRCNN):
             return disc.loss(out, domain, valid)
         return disc.loss(out, domain)
 
-    def _ins_da_input(self, roi_feats: Tensor, rois: Tensor, ctx: Optional[Tensor]) -> Tensor:
-        """Box-head features, preceded by the detached context vectors of each RoI's image
-        (``ctx``: that domain's (n, C) context) when ``sw_context.ins_da`` (CR-DA-DET
-        ``--da_use_contex``)."""
-        if ctx is None or not self.sw_context['ins_da']:
-            return roi_feats
-        roi_ctx = ctx[rois[:, 0].long()].detach()
-        return torch.cat([roi_ctx, roi_feats], dim=1)
+    def _ins_da_input(self, out: RoIOutputs) -> Tensor:
+        """Box classifier input, preceded by the detached context vectors of each RoI's image
+        when ``sw_context.ins_da`` (CR-DA-DET ``--da_use_contex``)."""
+        if out.context is None or not self.sw_context['ins_da']:
+            return out.cls_feats
+        return torch.cat([out.context.detach(), out.cls_feats], dim=1)
 
     def _roi_probs(self, cls_score: Tensor) -> Tensor:
         """Detached class probabilities (background last), honouring custom activations."""
-        head = self.roi_head.bbox_head
+        head = self.da_bbox_head()
         cls_score = cls_score.detach()
         if getattr(head, 'custom_activation', False):
             return head.loss_cls.get_activation(cls_score)

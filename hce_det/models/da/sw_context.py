@@ -9,6 +9,11 @@ Facts: VisionLearningGroup/DA_Detection ``faster_rcnn_global_local.py`` and CR-D
 input is ``[ctx_1, ..., ctx_k, roi_feat]``, so the detection loss also trains the discriminators'
 context branches (not the backbone, whose features are detached).
 
+Data flow: the detector returns its features as :class:`ImageContextFeatures` (the neck levels
+plus one context row per image); the RoI head picks each RoI's row and passes it as an argument
+to the box head (:func:`~.da_roi_head.box_head_forward`), whose widened layers
+(:class:`ContextLinear`) take it as a second input. Nothing is stored on the layers.
+
 Unlike plain DA-Faster, the test-time detector with context vectors is no longer a stock
 Faster R-CNN: the discriminators' context branches run at test time too (as in the reference).
 """
@@ -19,6 +24,7 @@ from torch import Tensor, nn
 
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.registry import MODELS
+from .da_roi_head import DARoIHeadMixin, splits_at_classifier
 
 
 class ImageContextFeatures(tuple):
@@ -31,30 +37,28 @@ class ImageContextFeatures(tuple):
 
 
 class ContextLinear(nn.Linear):
-    """``Linear(cat([context, x], 1))`` with ``context`` (one row per input row) set by
-    :class:`SWContextRoIHead` for the duration of one box-head call. State-dict keys are those of
-    the ``nn.Linear`` it replaces (``weight`` of shape ``(out, context + in)``)."""
+    """``Linear(cat([context, x], 1))``, ``context`` holding one row per row of ``x`` (an
+    argument of each call). State-dict keys are those of the ``nn.Linear`` it replaces
+    (``weight`` of shape ``(out, context + in)``)."""
 
     def __init__(self, in_features: int, context_channels: int, out_features: int,
                  bias: bool = True) -> None:
         super().__init__(context_channels + in_features, out_features, bias=bias)
         self.context_channels = context_channels
-        self.context: Optional[Tensor] = None
 
-    def forward(self, x: Tensor) -> Tensor:
-        ctx = self.context
-        if ctx is None:
+    def forward(self, x: Tensor, context: Optional[Tensor] = None) -> Tensor:
+        if context is None:
             raise RuntimeError('ContextLinear called without context vectors: run the box head '
                                'through SWContextRoIHead with features from '
                                'DAFasterRCNN(sw_context=...)')
-        if ctx.shape != (x.size(0), self.context_channels):
-            raise ValueError(f'context of shape {tuple(ctx.shape)} for {x.size(0)} RoIs; '
+        if context.shape != (x.size(0), self.context_channels):
+            raise ValueError(f'context of shape {tuple(context.shape)} for {x.size(0)} RoIs; '
                              f'expected ({x.size(0)}, {self.context_channels})')
-        return super().forward(torch.cat([ctx.to(x.dtype), x], dim=1))
+        return super().forward(torch.cat([context.to(x.dtype), x], dim=1))
 
 
 @MODELS.register_module()
-class SWContextRoIHead(StandardRoIHead):
+class SWContextRoIHead(DARoIHeadMixin, StandardRoIHead):
     """``StandardRoIHead`` whose box classifier and regressor also read the image's context
     vectors: ``fc_cls`` / ``fc_reg`` of the bbox head become :class:`ContextLinear` layers widened
     by ``context_channels`` (128 per discriminator in SW-Faster).
@@ -70,7 +74,11 @@ class SWContextRoIHead(StandardRoIHead):
             raise ValueError(f'context_channels must be positive, got {context_channels}')
         self.context_channels = int(context_channels)
         head = self.bbox_head
-        self.context_layers = []
+        if not splits_at_classifier(head):
+            raise TypeError(f'SWContextRoIHead needs an mmdet BBoxHead / ConvFC box head that '
+                            f'keeps its forward (e.g. Shared2FCBBoxHead), got '
+                            f'{type(head).__name__}')
+        widened = []
         for name in ('fc_cls', 'fc_reg'):
             fc = getattr(head, name, None)
             if fc is None:
@@ -79,24 +87,8 @@ class SWContextRoIHead(StandardRoIHead):
                 raise TypeError(f'SWContextRoIHead widens bbox_head.{name}, which must be a plain '
                                 f'nn.Linear (got {type(fc).__name__}); use a ConvFCBBoxHead '
                                 'without custom classifier layers')
-            wide = ContextLinear(fc.in_features, self.context_channels, fc.out_features,
-                                 bias=fc.bias is not None)
-            setattr(head, name, wide)
-            self.context_layers.append(name)
-        if not self.context_layers:
+            setattr(head, name, ContextLinear(fc.in_features, self.context_channels,
+                                              fc.out_features, bias=fc.bias is not None))
+            widened.append(name)
+        if not widened:
             raise TypeError(f'{type(head).__name__} has neither fc_cls nor fc_reg to widen')
-
-    def _bbox_forward(self, x, rois: Tensor) -> dict:
-        ctx = getattr(x, 'image_context', None)
-        if ctx is None:
-            raise RuntimeError('SWContextRoIHead needs image context vectors: use it inside '
-                               'DAFasterRCNN with sw_context=dict(sources=[...])')
-        roi_ctx = ctx[rois[:, 0].long()]
-        layers = [getattr(self.bbox_head, n) for n in self.context_layers]
-        for fc in layers:
-            fc.context = roi_ctx
-        try:
-            return super()._bbox_forward(x, rois)
-        finally:
-            for fc in layers:
-                fc.context = None

@@ -2,44 +2,86 @@
 
 Sources, in order of preference: an explicit list in the config, or an LVIS/COCO-style
 annotation file (read lazily, on the first loss call, so a config builds without the data).
+``ann_file='train_dataset'`` (:data:`TRAIN_DATASET`) stands for the training dataset's own
+annotation file, filled in by :class:`~hce_det.engine.hooks.TrainAnnFileHook` before training,
+so the statistics follow any ``data_root`` / ``ann_file`` override of the train dataloader.
 The category order is ascending ``category_id`` (= mmdet's LVIS/COCO label order).
+
+The image frequency divides by the number of training images: ``num_images_from='images'``
+counts every entry of ``images`` (LVIS v1 train: 100,170), ``'annotated'`` only the images with
+at least one annotation (99,388), the divisor of the AGLU/GOL DropLoss reference
+(kostas1515/AGLU ``mmdetection_v3.2/mmdet/utils/lvis_v1_0_categories.py``: ``image_count /
+len(set(image_id of annotations))``). Two LVIS v1 classes fall on different sides of the
+DropLoss threshold 0.0011 between the two.
 """
 import json
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.fileio import get_local_path
 
-__all__ = ['ClassImageCounts', 'image_counts_from_ann_file']
+__all__ = ['ClassImageCounts', 'class_counts_from_ann_file', 'image_counts_from_ann_file',
+           'TRAIN_DATASET']
+
+TRAIN_DATASET = 'train_dataset'
+NUM_IMAGES_FROM = ('images', 'annotated')
 
 
-def image_counts_from_ann_file(ann_file: str):
-    """(image_count per category in ascending id order, number of images) from an annotation file.
+COUNT_KEYS = ('image_count', 'instance_count')
 
-    Uses the LVIS ``image_count`` category field when every category has it, otherwise counts
-    distinct images per category from ``annotations``.
-    """
+
+def class_counts_from_ann_file(ann_file: str, key: str = 'image_count',
+                               not_found: Optional[str] = None) -> Tuple[list, dict]:
+    """Per-class training counts in ascending category id (mmdet's COCO/LVIS label order) from
+    an annotation file, and the parsed file: the categories' ``key`` field when every category
+    has it (LVIS v1, the built-in data), otherwise counted from ``annotations`` -- distinct
+    images per class (``'image_count'``) or boxes per class (``'instance_count'``).
+    ``not_found``: the message of the FileNotFoundError for a missing file."""
     try:
         with get_local_path(ann_file) as path, open(path) as f:
             data = json.load(f)
     except FileNotFoundError as e:
-        raise FileNotFoundError(
-            f'class frequency source ann_file={ann_file!r} not found; set it to the TRAINING '
-            f'annotation file or pass the counts explicitly (class_image_counts=[...])') from e
+        raise FileNotFoundError(not_found or f'annotation file {ann_file!r} not found') from e
     cats = sorted(data.get('categories', []), key=lambda c: c['id'])
     if not cats:
         raise ValueError(f'{ann_file}: no "categories" to read class frequencies from')
-    if all('image_count' in c for c in cats):
-        counts = [int(c['image_count']) for c in cats]
-    else:
-        index = {c['id']: i for i, c in enumerate(cats)}
-        seen = set()
-        counts = [0] * len(cats)
-        for a in data.get('annotations', []):
-            key = (a['image_id'], a['category_id'])
-            if key not in seen and a['category_id'] in index:
-                seen.add(key)
-                counts[index[a['category_id']]] += 1
+    if all(key in c for c in cats):
+        return [c[key] for c in cats], data
+    if key not in COUNT_KEYS or 'annotations' not in data:
+        missing = [c.get('name', c['id']) for c in cats if key not in c]
+        raise KeyError(f'categories {missing[:5]} in {ann_file!r} lack {key!r} and there are no '
+                       f'annotations to count them from; give the counts explicitly')
+    index = {c['id']: i for i, c in enumerate(cats)}
+    counts, seen = [0] * len(cats), set()
+    for a in data['annotations']:
+        cat = a['category_id']
+        if cat in index and (key == 'instance_count' or (a['image_id'], cat) not in seen):
+            seen.add((a.get('image_id'), cat))
+            counts[index[cat]] += 1
+    return counts, data
+
+
+def image_counts_from_ann_file(ann_file: str, num_images_from: str = 'images'):
+    """(image_count per category in ascending id order, number of images) from an annotation file.
+
+    Uses the LVIS ``image_count`` category field when every category has it, otherwise counts
+    distinct images per category from ``annotations``. The number of images is
+    ``len(images)`` (``num_images_from='images'``) or the number of distinct ``image_id`` in
+    ``annotations`` (``'annotated'``).
+    """
+    if num_images_from not in NUM_IMAGES_FROM:
+        raise ValueError(f'num_images_from must be one of {NUM_IMAGES_FROM}, '
+                         f'got {num_images_from!r}')
+    if ann_file == TRAIN_DATASET:
+        raise ValueError(f"ann_file={TRAIN_DATASET!r} is the training dataset's annotation file, "
+                         "filled in before training by TrainAnnFileHook: add "
+                         "dict(type='TrainAnnFileHook') to custom_hooks, or give the path")
+    counts, data = class_counts_from_ann_file(
+        ann_file, 'image_count',
+        not_found=f'class frequency source ann_file={ann_file!r} not found; set it to the TRAINING '
+                  f'annotation file or pass the counts explicitly (class_image_counts=[...])')
+    if num_images_from == 'annotated':
+        return counts, len({a['image_id'] for a in data.get('annotations', [])})
     return counts, len(data.get('images', []))
 
 
@@ -50,13 +92,20 @@ class ClassImageCounts:
         num_classes: expected number of classes (checked against the source).
         counts: explicit per-class image counts.
         num_images: number of training images (needed with ``counts`` for frequencies).
-        ann_file: annotation file to read the counts from (lazily).
+        ann_file: annotation file to read the counts from (lazily); ``'train_dataset'`` = the
+            training dataset's (set by ``TrainAnnFileHook``).
+        num_images_from: ``'images'`` or ``'annotated'``, see the module docstring (only used
+            with ``ann_file`` and no explicit ``num_images``).
         owner: name used in error messages.
     """
 
     def __init__(self, num_classes: Optional[int], counts: Optional[Sequence[float]] = None,
                  num_images: Optional[int] = None, ann_file: Optional[str] = None,
-                 owner: str = 'loss') -> None:
+                 owner: str = 'loss', num_images_from: str = 'images') -> None:
+        if num_images_from not in NUM_IMAGES_FROM:
+            raise ValueError(f'{owner}: num_images_from must be one of {NUM_IMAGES_FROM}, '
+                             f'got {num_images_from!r}')
+        self.num_images_from = num_images_from
         if counts is None and ann_file is None:
             raise ValueError(f'{owner}: give the per-class training image counts: either '
                              f'class_image_counts=[...] (+ num_train_images) or '
@@ -77,7 +126,7 @@ class ClassImageCounts:
 
     def _load(self):
         if self._counts is None:
-            counts, n = image_counts_from_ann_file(self.ann_file)
+            counts, n = image_counts_from_ann_file(self.ann_file, self.num_images_from)
             self._counts = [float(c) for c in counts]
             self._num_images = self._num_images or n
             self._check()

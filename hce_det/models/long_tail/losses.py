@@ -205,6 +205,9 @@ class DropLoss(LongTailBCELoss):
         freq_thr: image-frequency threshold (count / #training images).
         class_image_counts / num_train_images / ann_file: the training statistics
             (see :class:`~hce_det.models.long_tail.class_freq.ClassImageCounts`).
+        num_images_from: frequency divisor read from ``ann_file``: ``'images'`` (all images)
+            or ``'annotated'`` (images with annotations: the AGLU reference, 99,388 on LVIS v1
+            train; set in the LVIS configs).
         no_fg_ratio: r used when the batch has no foreground RoI (1.0: reference, keep all).
         activation: default the fixed Gumbel of the released AGLU LVIS model.
     """
@@ -216,6 +219,7 @@ class DropLoss(LongTailBCELoss):
                  ann_file: Optional[str] = None,
                  no_fg_ratio: float = 1.0,
                  activation: dict = dict(type='GumbelClsAct'),
+                 num_images_from: str = 'images',
                  **kwargs) -> None:
         super().__init__(activation=activation, **kwargs)
         if not 0.0 <= no_fg_ratio <= 1.0:
@@ -223,7 +227,8 @@ class DropLoss(LongTailBCELoss):
         self.no_fg_ratio = float(no_fg_ratio)
         self.freq_thr = freq_thr
         self.stats = ClassImageCounts(self.num_classes, class_image_counts, num_train_images,
-                                      ann_file, owner='DropLoss')
+                                      ann_file, owner='DropLoss',
+                                      num_images_from=num_images_from)
 
     def rare_mask(self, device=None) -> Tensor:
         return self.stats.frequencies(device) < self.freq_thr

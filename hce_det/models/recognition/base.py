@@ -5,9 +5,6 @@ Detection adaptation used throughout (documented once here): the C foreground cl
 frequency terms of the paper; the background logit (index C) is treated like the most frequent
 class, i.e. ``log_prior[c] = log(n_c / n_max)`` for c < C and ``log_prior[C] = 0``.
 """
-import json
-from collections import Counter
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -15,6 +12,8 @@ import torch.nn.functional as F
 from mmdet.models.losses import accuracy
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from torch import Tensor
+
+from ..long_tail.class_freq import class_counts_from_ann_file
 
 
 def load_class_counts(num_classes: int, class_counts: Optional[Sequence[float]] = None,
@@ -31,23 +30,11 @@ def load_class_counts(num_classes: int, class_counts: Optional[Sequence[float]] 
                          '(a list of num_classes numbers) or `class_counts_file` (an annotation '
                          f'json whose categories have {count_key!r})')
     if class_counts is None:
-        if not osp.isfile(class_counts_file):
-            raise FileNotFoundError(
-                f'class_counts_file {class_counts_file!r} does not exist; point the bbox head\'s '
-                '`class_counts_file` at the training annotation file or give `class_counts`')
-        with open(class_counts_file) as f:
-            data = json.load(f)
-        cats = sorted(data['categories'], key=lambda c: c['id'])
-        missing = [c.get('name', c['id']) for c in cats if count_key not in c]
-        if missing and count_key == 'instance_count' and 'annotations' in data:
-            # plain COCO files: count the instances ourselves
-            per_id = Counter(a['category_id'] for a in data['annotations'])
-            class_counts = [per_id.get(c['id'], 0) for c in cats]
-        elif missing:
-            raise KeyError(f'categories {missing[:5]} in {class_counts_file!r} lack {count_key!r}; '
-                           'give `class_counts` explicitly or choose another `count_key`')
-        else:
-            class_counts = [c[count_key] for c in cats]
+        class_counts, _ = class_counts_from_ann_file(
+            class_counts_file, count_key,
+            not_found=f'class_counts_file {class_counts_file!r} does not exist; point the bbox '
+                      'head\'s `class_counts_file` at the training annotation file or give '
+                      '`class_counts`')
         src = f'class_counts_file {class_counts_file!r}'
     else:
         src = '`class_counts`'

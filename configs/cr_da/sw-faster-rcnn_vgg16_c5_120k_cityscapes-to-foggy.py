@@ -1,10 +1,13 @@
-# SW-Faster (local LS on conv3_3, global focal gamma 5 on conv5_3, GRL 1) + instance DA, VGG16.
-# SW-Faster context vectors (local + global, 128-d each) feed the box head and, detached, the
-# instance discriminator (SW-Faster --lc --gc, CR-DA-DET --da_use_contex).
+# SW-Faster (local LS on ReLU(conv3_2), global focal gamma 5 on conv5_3, GRL 1) + instance DA,
+# VGG16, Cityscapes -> Foggy. Reference: the CR-DA-DET SW trainer
+# (SW_Faster_ICR_CCR/da_train_net.py --gc --lc --da_use_contex) without ICR/CCR; same recipe as
+# sw-faster-rcnn-icr-ccr_vgg16_c5_120k_cityscapes-to-foggy.py. SW-Faster context vectors
+# (local + global, 128-d each) feed the box head and, detached, the instance discriminator.
+# Differences: docs/RECIPES.md.
 _base_ = [
     './_base_/faster-rcnn_vgg16_c5.py',
     '../_base_/datasets/cityscapes_to_foggy_da.py',
-    './_base_/schedule_da_70k.py',
+    './_base_/schedule_da_120k.py',
     './_base_/da_modules_vgg16.py',
 ]
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)

@@ -1,7 +1,8 @@
-"""Small helpers to summarise CocoMetric results across runs (used by tools/ scripts)."""
+"""Small helpers to summarise CocoMetric results across runs (report code for tools/ scripts;
+moved out of the library, issue 15)."""
 from typing import Dict, List, Optional, Sequence
 
-from ..datasets.synthetic import CONTEXT_CLASSES
+from hce_det.datasets.synthetic import CONTEXT_CLASSES
 
 
 def per_class_ap(metrics: Dict[str, float], prefix: str = 'coco/') -> Dict[str, float]:

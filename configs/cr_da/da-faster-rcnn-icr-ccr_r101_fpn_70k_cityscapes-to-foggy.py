@@ -1,4 +1,0 @@
-# ResNet-101 FPN variant of the R50 FPN config below (ImageNet torchvision ResNet-101 weights).
-_base_ = './da-faster-rcnn-icr-ccr_r50_fpn_70k_cityscapes-to-foggy.py'
-model = dict(backbone=dict(
-    depth=101, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))

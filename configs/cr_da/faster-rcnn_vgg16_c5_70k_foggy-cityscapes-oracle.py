@@ -1,3 +1,0 @@
-# Target oracle: Faster R-CNN VGG16 trained on Foggy Cityscapes train *with* labels.
-_base_ = './faster-rcnn_vgg16_c5_70k_cityscapes-source-only.py'
-train_dataloader = dict(dataset=dict(ann_file='annotations/foggy_cityscapes_da_train.json'))
