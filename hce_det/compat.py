@@ -190,7 +190,7 @@ WORKAROUNDS: Tuple[Workaround, ...] = (
         'lvis.eval calls np.float, removed in numpy 1.24',
         'hce_det.compat.lvis_numpy2_aliases', 'import',
         (_COMPAT_TESTS + 'test_needed_lvis_uses_removed_numpy_aliases',
-         'tests/test_lvis_metric.py::test_numpy2_shim_is_local_to_lvis')),
+         'tests/evaluation/test_lvis_metric.py::test_numpy2_shim_is_local_to_lvis')),
     Workaround(
         'cpu_bf16_mmcv_ops', ('mmcv==2.1.0', ),
         "mmcv's CPU nms and RoIAlign have no bfloat16 kernel (--amp on CPU)",
@@ -203,46 +203,46 @@ WORKAROUNDS: Tuple[Workaround, ...] = (
         'hce_det.engine.optim_wrappers.CpuAmpOptimWrapper', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_amp_optim_wrapper_refuses_cpu',
          _COMPAT_TESTS + 'test_bf16_op_patch_is_scoped_to_the_wrapper_forward',
-         'tests/test_reliability_numerics.py::test_bf16_autocast_training_stays_finite')),
+         'tests/engine/test_optim_wrappers.py::test_bf16_autocast_training_stays_finite')),
     Workaround(
         'cpu_gloo_launcher', ('mmengine==0.10.7', ),
         "the 'pytorch' launcher calls torch.cuda.set_device on a machine without accelerator",
         'hce_det.engine.launch.init_cpu_distributed', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_pytorch_launcher_needs_cuda',
-         'tests/test_reliability_distributed.py::test_two_process_cpu_training_matches_one_'
+         'tests/reliability/test_distributed.py::test_two_process_cpu_training_matches_one_'
          'process')),
     Workaround(
         'cfg_options_evaluator_list', ('mmengine==0.10.7', ),
         '--cfg-options x_evaluator.arg=v indexes a list of evaluators with a string',
         'hce_det.engine.launch.check_cfg_options', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_cfg_options_cannot_reach_an_evaluator_list',
-         'tests/test_engine_launch.py::test_evaluator_option_reaches_a_list_of_evaluators')),
+         'tests/engine/test_launch.py::test_evaluator_option_reaches_a_list_of_evaluators')),
     Workaround(
         'rng_state_on_resume', ('mmengine==0.10.7', ),
         'resume restores weights, optimizer and counters but not the global RNG state',
         'hce_det.engine.hooks.exact_resume.ExactResumeHook', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_runner_keeps_no_rng_state',
-         'tests/test_reliability_resume.py::test_resume_is_bitwise_exact')),
+         'tests/engine/hooks/test_exact_resume.py::test_resume_is_bitwise_exact')),
     Workaround(
         'multi_branch_empty_branch', ('mmdet==3.3.0', ),
         'MultiBranchDataPreprocessor fails on a branch with no image in the batch',
         'hce_det.models.da.domain_batch.DomainBatchPreprocessor', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_multi_branch_preprocessor_fails_on_an_empty_branch',
-         'tests/test_da_detector.py::test_preprocessor_drops_empty_branch')),
+         'tests/models/da/test_da_faster_rcnn.py::test_preprocessor_drops_empty_branch')),
     Workaround(
         'eqlv2_custom_cls_channels', ('mmdet==3.3.0', ),
         'EQLV2Loss lacks custom_cls_channels, so the box head applies softmax at test to a '
         'sigmoid-trained classifier',
         'hce_det.models.long_tail.losses.EQLV2FixedLoss', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_eqlv2_loss_lacks_custom_cls_channels',
-         'tests/test_long_tail_losses.py::test_eqlv2_fix_uses_sigmoid_at_test_where_upstream_'
-         'uses_softmax')),
+         'tests/models/long_tail/test_losses.py::test_eqlv2_fix_uses_sigmoid_at_test_where_'
+         'upstream_uses_softmax')),
     Workaround(
         'seesaw_sync_counts', ('mmdet==3.3.0', ),
         'SeesawLoss accumulates class counts from the local RoIs only under DDP',
         'hce_det.models.long_tail.losses.SyncSeesawLoss', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_seesaw_counts_are_not_reduced',
-         'tests/test_reliability_distributed.py::test_long_tail_statistics_are_reduced_across_'
+         'tests/reliability/test_distributed.py::test_long_tail_statistics_are_reduced_across_'
          'processes')),
     Workaround(
         'lvis_metric_empty_and_subset', ('mmdet==3.3.0', 'lvis==0.5.3'),
@@ -250,8 +250,8 @@ WORKAROUNDS: Tuple[Workaround, ...] = (
         'evaluates every image of ann_file (LVISEval ignores params.imgIds)',
         'hce_det.evaluation.lvis_metric.HceLVISMetric', 'opt-in',
         (_COMPAT_TESTS + 'test_needed_lvis_results_refuse_an_empty_result_set',
-         'tests/test_lvis_metric.py::test_no_detections_give_defined_results',
-         'tests/test_lvis_metric.py::test_only_processed_images_are_evaluated')),
+         'tests/evaluation/test_lvis_metric.py::test_no_detections_give_defined_results',
+         'tests/evaluation/test_lvis_metric.py::test_only_processed_images_are_evaluated')),
 )
 SCOPES = ('import', 'scoped', 'opt-in')
 

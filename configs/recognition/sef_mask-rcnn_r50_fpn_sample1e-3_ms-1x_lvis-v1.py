@@ -4,4 +4,5 @@
 _base_ = '../lvis/softmax-ce_mask-rcnn_r50_fpn_sample1e-3_ms-1x_lvis-v1.py'
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
 model = dict(roi_head=dict(bbox_head=dict(
-    type='SEFBBoxHead', num_groups=4, group_weight=1.0, kd_weight=1.0)))
+    type='SEFBBoxHead', num_groups=4, group_weight=1.0, soft_weight=0.05,
+    entropy_weight=1.0)))

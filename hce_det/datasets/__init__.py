@@ -1,8 +1,9 @@
 from .checked_coco import CheckedCocoDataset, DatasetError, SynthScenesDataset
+from .samplers import ReversedClassBatchSampler
 from .synthetic import (CLASSES, CONTEXT_CLASSES, SplitSpec, SuiteSpec, apply_fog,
                         generate_split, generate_suite)
 from .transforms import LoadImageChecked
 
 __all__ = ['CheckedCocoDataset', 'SynthScenesDataset', 'DatasetError', 'LoadImageChecked',
-           'CLASSES', 'CONTEXT_CLASSES', 'SplitSpec', 'SuiteSpec', 'apply_fog', 'generate_split',
-           'generate_suite']
+           'ReversedClassBatchSampler', 'CLASSES', 'CONTEXT_CLASSES', 'SplitSpec', 'SuiteSpec',
+           'apply_fog', 'generate_split', 'generate_suite']

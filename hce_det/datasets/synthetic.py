@@ -92,7 +92,7 @@ class SuiteSpec:
     seed: int = 0
     context_train: int = 480
     # validation sizes give >= 150 instances of each context class, >= 100 of each rare class in
-    # lt_val and of each class in fog_target_val (counted by tests/test_datasets_synthetic.py)
+    # lt_val and of each class in fog_target_val (counted by tests/datasets/test_synthetic.py)
     context_val: int = 840
     context_cooc_train: int = 480
     context_cooc_val: int = 480

@@ -183,11 +183,18 @@ def scale_schedule(cfg: Config, max_iters: int) -> Config:
     ``train_cfg.max_iters`` is set and everything tied to it follows: MultiStepLR milestones and
     scheduler ``end`` points scale by the same ratio, ``val_interval`` and the checkpoint
     interval stay "at the end" when they were. (Overriding only ``train_cfg.max_iters`` leaves
-    milestones computed from the old length in place.)
+    milestones computed from the old length in place.) Training-progress schedules read the
+    length from the runner (``CumulativeAlphaHook``: ``runner.iter / runner.max_iters``), so
+    they follow; a hook given an explicit iteration ``total`` has it scaled by the same ratio.
     """
     old = cfg.train_cfg.max_iters
     ratio = max_iters / old
     cfg.train_cfg.max_iters = max_iters
+    for hook in cfg.get('custom_hooks') or []:
+        t = hook.get('type')
+        name = t.split('.')[-1] if isinstance(t, str) else getattr(t, '__name__', None)
+        if name == 'CumulativeAlphaHook' and hook.get('total') and not hook.get('by_epoch'):
+            hook['total'] = max(1, int(round(hook['total'] * ratio)))
     if cfg.train_cfg.get('val_interval', old) >= old:
         cfg.train_cfg.val_interval = max_iters
     ckpt = cfg.get('default_hooks', {}).get('checkpoint')

@@ -7,8 +7,8 @@ format and the ``outfile_prefix``/``format_only`` files), ``gt_to_coco_json`` an
 faster-coco-eval (MiXaiLL76/faster_coco_eval, ``COCOeval_faster``; ``lvis_style=True`` for LVIS).
 Result keys are mmdet's (``coco/bbox_mAP``, ``coco/<class>_precision``, ``lvis/segm_APr``, ...).
 
-The numbers are the reference engines' (tests/test_faster_coco_metric.py cross-checks every
-reported number against pycocotools and lvis-api to 1e-6):
+The numbers are the reference engines' (tests/evaluation/test_faster_coco_metric.py cross-checks
+every reported number against pycocotools and lvis-api to 1e-6):
 
 * COCO: the summary follows pycocotools ``COCOeval.summarize`` -- ``mAP`` at ``maxDets=100``,
   the other AP numbers and the area-range ARs at the largest of the three ``proposal_nums``.

@@ -18,8 +18,8 @@ over the small/medium/large ranges, crowd boxes (COCO), a long-tailed class freq
 r/c/f groups, ``neg_category_ids`` and ``not_exhaustive_category_ids`` (LVIS), a category
 without ground truth, an image without detections, detections that are jittered copies of
 ground-truth boxes (some with the wrong class) plus random false positives, distinct scores.
-The tests (tests/test_faster_coco_metric.py) cross-check the engines on small sets from the same
-generator.
+The tests (tests/evaluation/test_faster_coco_metric.py) cross-check the engines on small sets from
+the same generator.
 """
 import argparse
 import contextlib

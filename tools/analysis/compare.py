@@ -262,27 +262,32 @@ def run_ladder(ladder: Ladder, variants: List[Variant], seeds: List[int], iters:
                 dep = json.load(f)
             ctx['checkpoint_of'][v.after] = osp.join(out, dep['checkpoint'])
         rec = runner_fn(ladder, v, s, iters, data_root, out, ctx, curve_every)
-        rec.update(iters=iters, data_seed=data_seed)
+        rec.update(iters=iters, data_seed=data_seed, curve_every=curve_every)
         path = run_path(out, v.name, s)
         with open(path + '.tmp', 'w') as f:
             json.dump(rec, f, indent=1)
         os.replace(path + '.tmp', path)
     progress(len(pairs), len(pairs), t0, max(len(todo), 1), 'done')
-    return write_ladder(ladder, out, iters, data_seed)
+    return write_ladder(ladder, out, iters, data_seed, curve_every)
 
 
-def write_ladder(ladder: Ladder, out: str, iters: int, data_seed: int) -> dict:
+def write_ladder(ladder: Ladder, out: str, iters: int, data_seed: int,
+                 curve_every: int = 0) -> dict:
+    """The ladder's JSON, table and plot from the finished runs of this schedule: same
+    ``iters``, ``data_seed`` and ``curve_every`` (validating during training draws from the
+    RNG, so curve runs are paired only with curve runs of the same interval)."""
     runs = []
     for v in ladder.variants:
         for name in sorted(os.listdir(osp.join(out, 'runs'))):
             if name.startswith(f'{v.name}__seed') and name.endswith('.json'):
                 with open(osp.join(out, 'runs', name)) as f:
                     r = json.load(f)
-                if r.get('iters') == iters and r.get('data_seed') == data_seed:
+                if (r.get('iters') == iters and r.get('data_seed') == data_seed
+                        and r.get('curve_every', 0) == curve_every):
                     runs.append({k: r[k] for k in ('variant', 'seed', 'seconds', 'metrics',
                                                    'curve') if k in r})
     result = dict(ladder=ladder.name, metric=ladder.metric, iters=iters, data_seed=data_seed,
-                  git=git_describe(), keys=list(ladder.keys), runs=runs)
+                  curve_every=curve_every, git=git_describe(), keys=list(ladder.keys), runs=runs)
     with open(osp.join(out, f'{ladder.name}.json'), 'w') as f:
         json.dump(result, f, indent=1)
     md = markdown(result, ladder)
@@ -416,10 +421,14 @@ def report(results_dir: str, out: str) -> None:
         for v in dict.fromkeys(r['variant'] for r in result['runs']):
             seeds = tuple(sorted(r['seed'] for r in result['runs'] if r['variant'] == v))
             by_seeds.setdefault(seeds, []).append(v)
+        every = result.get('curve_every', 0)
         cmds = [f"python tools/analysis/compare.py {result['ladder']} --variants {' '.join(vs)} "
                 f"--seeds {' '.join(map(str, seeds))} --iters {result['iters']} "
-                f"--data-seed {result['data_seed']}" for seeds, vs in by_seeds.items()]
-        parts += [f"## `{result['ladder']}`", '', 'Commands:', '', '```', *cmds, '```', '',
+                f"--data-seed {result['data_seed']}" + (f' --curve-every {every}' if every else '')
+                for seeds, vs in by_seeds.items()]
+        title = (f"`{result['ladder']}`" if name[:-5] == result['ladder'] else
+                 f"`{result['ladder']}` ladder, `{name}`")
+        parts += [f"## {title}", '', 'Commands:', '', '```', *cmds, '```', '',
                   markdown(result), '']
         curve = curve_table(result)
         if curve:

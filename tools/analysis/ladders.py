@@ -58,11 +58,13 @@ HCE_VARIANTS = [
     # of 'both' stays at chance after 300 iterations (image-level AP = class prevalence)
     Variant('both-conv', f'configs/hce/hce-both-conv_{_HCE}', ablation=True),
     Variant('gated-conv', f'configs/hce/hce-gated-conv_{_HCE}', ablation=True),
+    Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
+    Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
 _HCE_KEYS = ('mAP', 'ctxAP', 'twin_confusion') + tuple(f'AP_{c}' for c in CONTEXT_CLASSES)
 
 # ----------------------------------------------------------------------------------- CR-DA
-_DA = 'configs/cr_da/synth/'
+_DA = 'configs/cr_da/synth/{}_faster-rcnn_r18-thin_fpn_0.5k_synth-fog.py'
 
 
 def _no_sw_context(cfg, ctx) -> None:
@@ -87,25 +89,20 @@ def _separate_domains(cfg, ctx) -> None:
 
 
 CR_DA_VARIANTS = [
-    Variant('source-only', _DA + 'faster-rcnn_r18-thin_fpn_500i_synth-fog-source-only.py'),
-    Variant('DA-Faster', _DA + 'da-faster-rcnn_r18-thin_fpn_500i_synth-fog.py'),
-    Variant('DA-Faster+ICR+CCR', _DA + 'da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'),
-    Variant('SW-Faster', _DA + 'sw-faster-rcnn_r18-thin_fpn_500i_synth-fog.py'),
-    Variant('SW-Faster+ICR+CCR', _DA + 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py'),
-    Variant('oracle', _DA + 'faster-rcnn_r18-thin_fpn_500i_synth-fog-oracle.py'),
-    Variant('two-domain-BN-control', _DA + 'da-none_r18-thin_fpn_500i_synth-fog.py',
-            ablation=True),
-    Variant('SW-Faster-no-context', _DA + 'sw-faster-rcnn_r18-thin_fpn_500i_synth-fog.py',
+    Variant('source-only', _DA.format('source-only')),
+    Variant('DA-Faster', _DA.format('da-faster')),
+    Variant('DA-Faster+ICR+CCR', _DA.format('da-faster-icr-ccr')),
+    Variant('SW-Faster', _DA.format('sw-faster')),
+    Variant('SW-Faster+ICR+CCR', _DA.format('sw-faster-icr-ccr')),
+    Variant('oracle', _DA.format('oracle')),
+    Variant('two-domain-BN-control', _DA.format('da-none'), ablation=True),
+    Variant('SW-Faster-no-context', _DA.format('sw-faster'), edit=_no_sw_context, ablation=True),
+    Variant('SW-Faster+ICR+CCR-no-context', _DA.format('sw-faster-icr-ccr'),
             edit=_no_sw_context, ablation=True),
-    Variant('SW-Faster+ICR+CCR-no-context',
-            _DA + 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py', edit=_no_sw_context,
-            ablation=True),
     # domain_forward: the other mode of each config ('separate' by default, 'joint' in SW)
-    Variant('DA-Faster+ICR+CCR-joint',
-            _DA + 'da-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py', edit=_joint_domains,
+    Variant('DA-Faster+ICR+CCR-joint', _DA.format('da-faster-icr-ccr'), edit=_joint_domains,
             ablation=True),
-    Variant('SW-Faster+ICR+CCR-separate',
-            _DA + 'sw-faster-rcnn-icr-ccr_r18-thin_fpn_500i_synth-fog.py',
+    Variant('SW-Faster+ICR+CCR-separate', _DA.format('sw-faster-icr-ccr'),
             edit=_separate_domains, ablation=True),
 ]
 
@@ -122,18 +119,56 @@ _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
 
 
 def _teacher_from_softmax(cfg, ctx) -> None:
-    """DiVE distils from the softmax run of the same seed (trained first by the ladder)."""
-    cfg.model.roi_head.bbox_head.teacher.checkpoint = ctx['checkpoint_of']['softmax']
+    """DiVE distils from the softmax run of the same seed (trained first by the ladder): the
+    whole softmax detector is the frozen teacher (``TeacherTwoStageDetector``)."""
+    cfg.model.teacher.checkpoint = ctx['checkpoint_of']['softmax']
 
 
 def _bbn_background(cfg, ctx) -> None:
     cfg.model.roi_head.bbox_head.rebalance_background = True
 
 
+# [issue 13, item 3] BBN without its image-level reversed sampler: the batch holds the usual
+# uniform images only and partners are drawn, class-reversed, from the batch's own RoIs.
+def _bbn_rois_only(cfg, ctx) -> None:
+    cfg.model.roi_head.bbox_head.num_reversed_images = 0
+    cfg.train_dataloader.batch_sampler = dict(type='AspectRatioBatchSampler')
+
+
+# [issue 13, item 3] RIDE's second stage, the expert router (RIDE README "Expert Assignment
+# Module Training (Stage 2)", configs/*_ride_ea.json): the stage-1 model of the same seed loaded,
+# every parameter but the router frozen (frozen BatchNorm in eval mode), class-balanced sampling,
+# lr 0.1x of stage 1 with cosine decay to 0, pos_weight 100; its length RIDE_ROUTER_FRACTION of
+# the stage-1 budget (RIDE: 5 epochs after 100 on ImageNet-LT, after 200 on CIFAR), at least
+# RIDE_ROUTER_MIN_ITERS. The run's record keeps the ladder's --iters (stage-1 budget).
+RIDE_ROUTER_FRACTION = 0.05
+RIDE_ROUTER_MIN_ITERS = 20
+
+
+def _ride_router_stage(cfg, ctx) -> None:
+    cfg.load_from, cfg.resume = ctx['checkpoint_of']['ride'], False
+    cfg.model.roi_head.bbox_head.router = dict(top_k=5, hidden=16, pos_weight=100.0,
+                                               threshold=0.5, share_fc=True)
+    n = max(RIDE_ROUTER_MIN_ITERS, int(round(RIDE_ROUTER_FRACTION * cfg.train_cfg.max_iters)))
+    cfg.train_cfg.max_iters = n
+    cfg.train_cfg.val_interval = min(cfg.train_cfg.get('val_interval', n + 1), n + 1)
+    cfg.default_hooks.checkpoint.interval = n
+    cfg.optim_wrapper.optimizer.lr = 0.1 * cfg.optim_wrapper.optimizer.lr
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=n,
+                                T_max=n, eta_min=0.0)]
+    cfg.train_dataloader.sampler = dict(type='ClassAwareSampler', num_sample_class=1)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='FreezeExceptHook', trainable=['roi_head.bbox_head.router_'])]
+
+
 RECOGNITION_VARIANTS = [Variant(m, _REC.format(m)) for m in (
     'softmax', 'bbn', 'ride', 'sc', 'psc', 'mdcs', 'sef')] + [
     Variant('dive', _REC.format('dive'), edit=_teacher_from_softmax, after='softmax'),
-    Variant('bbn-bg', _REC.format('bbn'), edit=_bbn_background, ablation=True)]
+    # [issue 13, item 3] RIDE stage 2 (router), trained on the `ride` run of the same seed
+    Variant('ride-ea', _REC.format('ride'), edit=_ride_router_stage, after='ride'),
+    Variant('bbn-bg', _REC.format('bbn'), edit=_bbn_background, ablation=True),
+    # [issue 13, item 3] BBN with RoI-level reversed partners only (no reversed images)
+    Variant('bbn-rois', _REC.format('bbn'), edit=_bbn_rois_only, ablation=True)]
 
 _GROUP_KEYS = ('AP', 'APr', 'APc', 'APf')
 LADDERS: Dict[str, Ladder] = {

@@ -12,7 +12,8 @@ the class score; chance = the class's prevalence, printed too), and the mean ove
 (twin) classes and over the others. ``probe`` caches the detector's FPN features of the train and
 val splits once, then trains, for every combination of the options, a head like
 ``CategoricalEmbedding`` (``num_convs`` 3x3 conv + ReLU, 1x1 conv to class maps, GAP + GMP,
-mean BCE times ``--loss-weight``), batch 8, SGD (lr 0.02, momentum 0.9, wd 1e-4, as the detector) or Adam (lr 1e-3).
+mean BCE times ``--loss-weight``), batch 8, SGD (lr 0.02, momentum 0.9, wd 1e-4, as the
+detector) or Adam (lr 1e-3).
 """
 import argparse
 import copy

@@ -5,7 +5,8 @@
 #   annotations/{cityscapes,foggy_cityscapes}_da_{train,val}.json, written by
 #   `python tools/dataset_converters/cityscapes_to_coco_da.py data/cityscapes`
 # Reference schedule input: short side 600, max 1200 (train); 600 / 1000 (test);
-# 1 source + 1 target image per step.
+# 1 source + 1 target image per step (pipelines and loaders: two_domain_da.py).
+_base_ = './two_domain_da.py'
 dataset_type = 'CocoDataset'
 data_root = 'data/cityscapes/'
 classes = ('person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle')
@@ -13,58 +14,20 @@ metainfo = dict(classes=classes)
 source_ann = 'annotations/cityscapes_da_train.json'
 target_ann = 'annotations/foggy_cityscapes_da_train.json'
 val_ann = 'annotations/foggy_cityscapes_da_val.json'
-backend_args = None
-batch_size = 2
-source_ratio = [1, 1]
-branch_field = ['source', 'target']
-train_scale = (1200, 600)
-test_scale = (1000, 600)
 
-source_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=train_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='MultiBranch', branch_field=branch_field, source=dict(type='PackDetInputs')),
-]
-target_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=train_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='MultiBranch', branch_field=branch_field, target=dict(type='PackDetInputs')),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=test_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
 source_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file=source_ann,
     data_prefix=dict(img=''), filter_cfg=dict(filter_empty_gt=True, min_size=1),
-    pipeline=source_pipeline, backend_args=backend_args)
+    pipeline=_base_.source_pipeline, backend_args=_base_.backend_args)
 target_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file=target_ann,
     data_prefix=dict(img=''), filter_cfg=dict(filter_empty_gt=False),
-    pipeline=target_pipeline, backend_args=backend_args)
+    pipeline=_base_.target_pipeline, backend_args=_base_.backend_args)
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='GroupMultiSourceSampler', batch_size=batch_size,
-                 source_ratio=source_ratio),
     dataset=dict(type='ConcatDataset', datasets=[source_dataset, target_dataset]))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file=val_ann,
-        data_prefix=dict(img=''), test_mode=True, pipeline=test_pipeline,
-        backend_args=backend_args))
+        data_prefix=dict(img=''), test_mode=True, pipeline=_base_.test_pipeline,
+        backend_args=_base_.backend_args))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VOCPerClassAP50Metric', use_legacy_coordinate=True)
-test_evaluator = val_evaluator

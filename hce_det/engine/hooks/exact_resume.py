@@ -93,9 +93,9 @@ class ExactResumeHook(Hook):
 
     Together with mmengine's own resume (weights, optimizer, schedulers, counters, message hub)
     and a seeded deterministic sampler, the losses after resume equal the uninterrupted run's
-    bit for bit on CPU, in one process (``tests/test_reliability_resume.py``) and with 2 gloo
-    processes (``tests/test_reliability_distributed.py``). ``load_from`` without ``resume`` (fine-tuning) leaves
-    the generators alone.
+    bit for bit on CPU, in one process (``tests/engine/hooks/test_exact_resume.py``) and with 2
+    gloo processes (``tests/reliability/test_distributed.py``). ``load_from`` without ``resume``
+    (fine-tuning) leaves the generators alone.
     """
 
     priority = 'VERY_HIGH'  # gather/restore before any other hook draws numbers or saves

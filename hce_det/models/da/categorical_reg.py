@@ -31,7 +31,7 @@ class ImageCategoryClassifier(BaseModule):
         init_std: N(0, std) weight and zero bias of the conv, as CR-DA-DET's DA-Faster code
             (``DA_Faster_ICR_CCR`` ``_init_weights``: ``conv_lst`` N(0, 0.01)); None keeps
             PyTorch's default init, as its SW-Faster code (``SW_Faster_ICR_CCR`` never
-            re-initialises ``conv_lst``; set in the ``sw-faster-rcnn*`` configs).
+            re-initialises ``conv_lst``; set in the ``sw-faster*`` configs).
     """
 
     def __init__(self, in_channels: int, num_classes: int, loss_weight: float = 1.0,

@@ -1,8 +1,9 @@
 """Image-level categorical embedding of HCE (Chen et al., ECCV 2020, arXiv:2008.01338, Sec. 3.1).
 
 From one FPN level (or several, resized to the first and summed), optionally through
-``num_convs`` 3x3 conv + ReLU layers, a 1x1 conv gives one map per foreground class; GAP + GMP of those maps are the multi-label image logits, trained with BCE
-against the classes present in the image. A second 1x1 conv re-projects the maps to the RoI
+``num_convs`` 3x3 conv + ReLU layers, a 1x1 conv gives one map per foreground class; GAP + GMP
+of those maps are the multi-label image logits, trained with BCE against the classes present in
+the image. A second 1x1 conv re-projects the maps to the RoI
 feature width: the *context-embedded feature map* used by :mod:`.context_roi`.
 """
 from typing import List, Optional, Sequence, Tuple

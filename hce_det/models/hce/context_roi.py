@@ -24,6 +24,7 @@ from torch import Tensor
 from mmdet.registry import MODELS
 
 EARLY_FUSIONS = (None, 'sum', 'concat')
+GLOBAL_POOLS = ('grid', 'avg')
 
 
 class GridRoIAlign(nn.Module):
@@ -106,6 +107,11 @@ class HierarchicalContextRoI(BaseModule):
             shared FCs: ``'sum'`` (default; free at run time), ``'concat'`` (concatenate, then a
             1x1 conv back to ``out_channels``) or ``None`` (no early fusion). The paper leaves
             the operator open.
+        global_pool: ``'grid'`` (default, the paper: ``x_global`` is the S x S RoIAlign grid of
+            the whole image, added position by position to ``x_instance``) or ``'avg'`` (that
+            grid averaged to one vector per image and broadcast to every position, so each RoI
+            position sees the whole image's embedding; a hypothesis for the headroom split,
+            where the cue is which classes are *somewhere* in the image).
         gate: ``None`` (default) or ``'zero'``: a learnable per-channel scale on ``x_context``
             that starts at 0, so ``'sum'`` early fusion begins exactly as the detector without
             HCE and lets training open it. Only with ``early_fusion='sum'``. Default chosen by
@@ -117,8 +123,12 @@ class HierarchicalContextRoI(BaseModule):
     def __init__(self, in_channels: int, out_channels: int, featmap_stride: float,
                  roi_layer: dict = dict(type='GridRoIAlign', output_size=7, sampling_ratio=1),
                  use_global: bool = True, early_fusion: Optional[str] = 'sum',
-                 gate: Optional[str] = None, init_cfg=None) -> None:
+                 gate: Optional[str] = None, global_pool: str = 'grid', init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if global_pool not in GLOBAL_POOLS:
+            raise ValueError(f'context_roi.global_pool={global_pool!r}; choose one of '
+                             f'{GLOBAL_POOLS}')
+        self.global_pool = global_pool
         if early_fusion not in EARLY_FUSIONS:
             raise ValueError(f'early_fusion={early_fusion!r}; choose one of {EARLY_FUSIONS}')
         if gate not in (None, 'zero'):
@@ -154,6 +164,8 @@ class HierarchicalContextRoI(BaseModule):
             stride = 1.0 / self.roi_layer.spatial_scale
             img_shapes = [(h * stride, w * stride)] * embedded.shape[0]
         x_global = self.global_layer(embedded, image_rois(img_shapes, embedded.device))
+        if self.global_pool == 'avg':
+            x_global = x_global.mean(dim=(2, 3), keepdim=True).expand_as(x_global)
         return self.global_proj(x_global)
 
     def forward(self, embedded: Tensor, rois: Tensor, global_ctx: Optional[Tensor] = None

@@ -21,13 +21,42 @@ import torch
 from mmengine.fileio import get_local_path
 
 __all__ = ['ClassImageCounts', 'class_counts_from_ann_file', 'image_counts_from_ann_file',
-           'TRAIN_DATASET']
+           'TRAIN_DATASET', 'translate_freq_thr', 'rare_by_frequency', 'DROPLOSS_LVIS_THR',
+           'LVIS_V1_ANNOTATED_TRAIN_IMAGES']
 
 TRAIN_DATASET = 'train_dataset'
 NUM_IMAGES_FROM = ('images', 'annotated')
 
 
 COUNT_KEYS = ('image_count', 'instance_count')
+
+#: DropLoss's LVIS v1 threshold on image frequency (AGLU release ``droploss.py``, lambda) and the
+#: divisor the reference uses: LVIS v1 train images holding at least one annotation.
+DROPLOSS_LVIS_THR = 0.0011
+LVIS_V1_ANNOTATED_TRAIN_IMAGES = 99388
+
+
+def translate_freq_thr(num_images: int, ref_thr: float = DROPLOSS_LVIS_THR,
+                       ref_num_images: int = LVIS_V1_ANNOTATED_TRAIN_IMAGES) -> float:
+    """An image-frequency threshold moved to a training set of ``num_images`` images by keeping
+    its *image count*: ``ref_thr * ref_num_images / num_images``.
+
+    DropLoss's 0.0011 on LVIS v1 is 0.0011 x 99,388 = 109.3 training images: just above the
+    common/frequent boundary of LVIS (rare 1-10 images, common 11-100, frequent > 100), so it
+    drops the negatives of the rare and common classes (plus the few frequent classes with
+    101-109 images). The built-in data assigns r/c/f by the same image counts
+    (:func:`hce_det.datasets.lvis_frequency.lvis_frequency`), so keeping the count keeps that
+    meaning: on its 600-image ``lt_train`` the threshold is 0.182 (classes with < 109.3 images).
+    """
+    if num_images <= 0:
+        raise ValueError(f'num_images must be > 0, got {num_images}')
+    return ref_thr * ref_num_images / num_images
+
+
+def rare_by_frequency(image_counts: Sequence[float], num_images: int,
+                      freq_thr: float) -> list:
+    """DropLoss's rare set: ``image_count / num_images < freq_thr`` per class."""
+    return [c / num_images < freq_thr for c in image_counts]
 
 
 def class_counts_from_ann_file(ann_file: str, key: str = 'image_count',

@@ -9,11 +9,14 @@ zero background score is appended at test. Subclass :class:`LongTailBBoxHead` (e
 import inspect
 from typing import Optional
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
 
-__all__ = ['LongTailBBoxHead', 'APABBoxHead', 'GumbelBBoxHead', 'accepts_kwarg']
+__all__ = ['LongTailBBoxHead', 'APABBoxHead', 'GumbelBBoxHead', 'accepts_kwarg',
+           'inference_class_probabilities']
 
 
 def accepts_kwarg(cls: type, name: str) -> bool:
@@ -28,6 +31,24 @@ def accepts_kwarg(cls: type, name: str) -> bool:
         if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             return False
     return False
+
+
+def inference_class_probabilities(bbox_head, roi_feats: torch.Tensor) -> torch.Tensor:
+    """``(N, C + 1)`` class probabilities (background last) that ``bbox_head`` gives the RoI
+    features ``roi_feats`` at test time: the loss's activation for heads with
+    ``custom_cls_channels`` (sigmoid / Gumbel / APA ..., zero background column), softmax
+    otherwise -- mmdet ``BBoxHead._predict_by_feat_single``'s rule. Eval mode, no grad; the
+    head's train/eval mode is restored."""
+    was_training = bbox_head.training
+    bbox_head.eval()
+    try:
+        with torch.no_grad():
+            cls_score = bbox_head(roi_feats)[0]
+            if bbox_head.custom_cls_channels:
+                return bbox_head.loss_cls.get_activation(cls_score)
+            return F.softmax(cls_score, dim=-1)
+    finally:
+        bbox_head.train(was_training)
 
 
 @MODELS.register_module()

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .base import RecognitionBBoxHead, kl_to_target, weighted_ce
+from .base import RecognitionBBoxHead, ScheduledMixin, kl_to_target, weighted_ce
 
 
 class CosineClassifier(nn.Module):
@@ -36,15 +36,34 @@ def diversity_temperature(counts: Tensor, base_t: float = 1.0, reweight: float =
     return base_t * w / w.max()
 
 
+def effective_number_weights(counts: Tensor, beta: float = 0.9999) -> Tensor:
+    """Class-balanced weights w_c = (1 - beta) / (1 - beta^n_c), normalised to sum to the number
+    of classes (Cui et al. 2019; RIDE/LDAM-DRW ``per_cls_weights``, beta = 0.9999)."""
+    w = (1.0 - beta) / (1.0 - torch.pow(torch.as_tensor(beta, dtype=counts.dtype), counts))
+    return w / w.sum() * counts.numel()
+
+
+def class_weighted_ce(logits: Tensor, labels: Tensor, weights: Tensor,
+                      class_weights: Tensor) -> Tensor:
+    """sum_i w_i c_{y_i} CE_i / sum_i w_i c_{y_i}: ``F.cross_entropy(weight=c)``'s weighted mean
+    with the RoI weights w folded in."""
+    w = weights * class_weights[labels]
+    return (F.cross_entropy(logits, labels, reduction='none') * w).sum() / w.sum().clamp(
+        min=1e-12)
+
+
 def ride_loss(expert_logits: List[Tensor], labels: Tensor, weights: Tensor, avg_factor: float,
               margins: Tensor = None, scale: float = 30.0, temperature=1.0,
-              diversity_factor: float = -0.2) -> Dict[str, Tensor]:
+              diversity_factor: float = -0.2,
+              class_weights: Optional[Tensor] = None) -> Dict[str, Tensor]:
     r"""Per-expert LDAM-CE plus distribution-aware diversity.
 
     .. math:: L = \sum_k CE(\ell_k - s\,m_y\,1_y, y) + \lambda\,\bar T^2\,
               KL(softmax(\bar\ell/T)\,\|\,softmax(\ell_k/T)),\qquad \bar\ell = \tfrac1K\sum_k\ell_k
 
     with :math:`\bar\ell` detached and :math:`\lambda=-0.2` (negative: pushes experts apart).
+    ``class_weights`` (the deferred re-weighting phase): the CE becomes the class-weighted mean
+    of ``F.cross_entropy(weight=...)``.
     """
     mean = torch.stack(expert_logits).mean(0).detach()
     t = temperature if torch.is_tensor(temperature) else torch.tensor(float(temperature))
@@ -56,7 +75,10 @@ def ride_loss(expert_logits: List[Tensor], labels: Tensor, weights: Tensor, avg_
         adj = logits
         if margins is not None:
             adj = logits - scale * F.one_hot(labels, logits.shape[1]) * margins[labels, None]
-        ce = ce + weighted_ce(adj, labels, weights, avg_factor)
+        if class_weights is None:
+            ce = ce + weighted_ce(adj, labels, weights, avg_factor)
+        else:
+            ce = ce + class_weighted_ce(adj, labels, weights, class_weights)
         div = div + kl_to_target(F.log_softmax(logits / t, -1), F.softmax(mean / t, -1),
                                  weights, avg_factor)
     return dict(loss_cls=ce, loss_diversity=diversity_factor * t_mean ** 2 * div)
@@ -84,53 +106,82 @@ class MultiExpertMixin:
 
 
 @MODELS.register_module()
-class RIDEBBoxHead(MultiExpertMixin, RecognitionBBoxHead):
+class RIDEBBoxHead(ScheduledMixin, MultiExpertMixin, RecognitionBBoxHead):
     r"""RIDE multi-expert RoI classifier: K experts share the trunk (shared fcs), each with its own
     last fc and cosine classifier (scale 30); the output is the mean of expert logits.
 
     .. math:: L = \sum_k \big[CE_{LDAM}(\ell_k, y) + \lambda\,\bar T^2\,
               KL(softmax(\bar\ell/T_c)\,\|\,softmax(\ell_k/T_c))\big]
 
-    ``ldam=True`` uses LDAM margins m_c ∝ n_c^(-1/4) (max 0.5, times s);
-    ``class_temperature=True`` uses RIDE's class-dependent T_c.
+    ``ldam=True`` uses LDAM margins m_c ∝ n_c^(-1/4) (max 0.5, times s).
 
-    Optional expert router (``router=dict(top_k=5, hidden=16, pos_weight=1.0, threshold=0.5)``,
-    RIDE ``ea_resnet``): before expert k+1, r_k = fc([top-k of the running mean logits,
-    relu(fc(normalize(expert-k feature)))]) predicts whether consulting more experts helps;
-    loss BCE(r_k, [ensemble of 1..k wrong] & [some larger ensemble right]). RIDE trains it in a
-    second stage with frozen experts; here its inputs are detached, so it trains jointly without
-    touching the experts. Test: a RoI stops at the first k with sigmoid(r_k) <= threshold and
-    scores the mean of the experts it used.
+    Deferred re-weighting (RIDE ``RIDELoss(reweight=True, reweight_epoch=...)``: CIFAR 160 of 200
+    epochs, ImageNet-LT 80 of 100): from ``reweight_start`` (fraction of the run, default 0.8) on,
+    the LDAM-CE uses the class-balanced weights of :func:`effective_number_weights` (beta 0.9999)
+    and, with ``class_temperature=True``, the diversity term RIDE's class-dependent temperature
+    T_c (``reweight_factor``, CIFAR 0.05 / ImageNet-LT 0.02); before it the CE is unweighted and
+    T is ``diversity_temperature``. The phase follows the runner's progress through
+    ``CumulativeAlphaHook`` (``alpha`` is 0 before, 1 from ``reweight_start`` on);
+    ``reweight_start=None`` never re-weights.
+
+    Optional expert router (``router=dict(top_k=5, hidden=16, pos_weight=1.0, threshold=0.5,
+    share_fc=True)``, RIDE ``ea_resnet``): before expert k+1, r_k = fc([top-k of the running mean
+    logits, relu(fc_k(normalize(expert-k feature)))]) predicts whether consulting more experts
+    helps (the last fc shared by the k, as RIDE's default ``share_expert_help_pred_fc``); loss
+    BCE(r_k, [ensemble of 1..k wrong] & [some larger ensemble right]) with ``pos_weight`` (RIDE
+    configs: 100). RIDE trains it in a second stage: the stage-1 checkpoint loaded, every other
+    parameter frozen (frozen BatchNorm in eval mode), a class-balanced sampler, lr 0.1x of stage
+    1 with cosine decay, 5 epochs (``FreezeExceptHook``; ``compare.py recognition`` row
+    ``ride-ea``). Its inputs are detached, so it can also train jointly without touching the
+    experts. Test: a RoI stops at the first k with sigmoid(r_k) <= threshold and scores the mean
+    of the experts it used.
     """
 
     def __init__(self, *args, num_experts: int = 3, scale: float = 30.0, ldam: bool = True,
                  max_margin: float = 0.5, diversity_factor: float = -0.2,
                  diversity_temperature: float = 1.0, class_temperature: bool = True,
-                 reweight_factor: float = 0.05, router: Optional[dict] = None, **kwargs):
+                 reweight_factor: float = 0.05, reweight_start: Optional[float] = 0.8,
+                 reweight_beta: float = 0.9999, router: Optional[dict] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._build_experts(num_experts, 'cosine', scale)
         self.router_cfg = None
         if router is not None:
-            self.router_cfg = {**dict(top_k=5, hidden=16, pos_weight=1.0, threshold=0.5),
-                               **router}
+            self.router_cfg = {**dict(top_k=5, hidden=16, pos_weight=1.0, threshold=0.5,
+                                      share_fc=True), **router}
             top_k, hidden = self.router_cfg['top_k'], self.router_cfg['hidden']
             if not 1 <= top_k <= self.num_classes + 1:
                 raise ValueError(f'router top_k={top_k} must be in [1, num_classes + 1]')
             self.router_hidden = nn.ModuleList(
                 nn.Linear(self.fc_out_channels, hidden) for _ in range(num_experts - 1))
-            self.router_fc = nn.ModuleList(
-                nn.Linear(hidden + top_k, 1) for _ in range(num_experts - 1))
+            n_fc = 1 if self.router_cfg['share_fc'] else num_experts - 1
+            self.router_fc = nn.ModuleList(nn.Linear(hidden + top_k, 1) for _ in range(n_fc))
         self.scale, self.ldam, self.max_margin = scale, ldam, max_margin
         self.diversity_factor = diversity_factor
         self.base_temperature = diversity_temperature
         self.class_temperature = class_temperature
         self.reweight_factor = reweight_factor
+        if reweight_start is not None and not 0.0 <= reweight_start <= 1.0:
+            raise ValueError(f'reweight_start must be in [0, 1] or None, got {reweight_start}')
+        self.reweight_start = reweight_start
+        self.reweight_beta = reweight_beta
+        self._init_alpha(0.0)
+
+    def alpha_at(self, progress: float) -> float:
+        """1.0 in the deferred re-weighting phase (progress >= ``reweight_start``), else 0.0."""
+        if self.reweight_start is None:
+            return 0.0
+        return 1.0 if progress >= self.reweight_start else 0.0
+
+    @property
+    def reweighting(self) -> bool:
+        return self.reweight_start is not None and float(self.alpha) > 0.5
 
     def route_logit(self, k: int, expert_feat: Tensor, mean_logits: Tensor) -> Tensor:
         """Router before expert k+1 (0-based k): logit that more experts help, shape (N,)."""
         h = self.relu(self.router_hidden[k](F.normalize(expert_feat, dim=1)))
         top = mean_logits.topk(self.router_cfg['top_k'], dim=1).values
-        return self.router_fc[k](torch.cat([top, h], 1)).view(-1)
+        fc = self.router_fc[min(k, len(self.router_fc) - 1)]
+        return fc(torch.cat([top, h], 1)).view(-1)
 
     def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
         if self.router_cfg is not None and not self.training:
@@ -170,14 +221,14 @@ class RIDEBBoxHead(MultiExpertMixin, RecognitionBBoxHead):
         return torch.cat([n, n.max().view(1)])
 
     def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
-        counts = None
-        if self.ldam or self.class_temperature:
-            counts = self._counts_with_bg(cls_score.device)
+        counts = self._counts_with_bg(cls_score.device)
         margins = ldam_margins(counts, self.max_margin) if self.ldam else None
+        drw = self.reweighting
         temp = (diversity_temperature(counts, self.base_temperature, self.reweight_factor)
-                if self.class_temperature else self.base_temperature)
+                if drw and self.class_temperature else self.base_temperature)
+        class_weights = effective_number_weights(counts, self.reweight_beta) if drw else None
         losses = ride_loss(self._aux['expert_logits'], labels, label_weights, avg_factor,
-                           margins, self.scale, temp, self.diversity_factor)
+                           margins, self.scale, temp, self.diversity_factor, class_weights)
         if self.router_cfg is not None:
             losses['loss_router'] = self.router_loss(labels, label_weights, avg_factor)
         return losses

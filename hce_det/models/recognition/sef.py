@@ -1,73 +1,103 @@
-"""SEF-style grouped sub-feature regularizer (Luo et al., "Learning Semantically Enhanced Feature
-for Fine-Grained Image Classification", IEEE SPL 2020). Written from the paper's description only
-(its reference code is GPL-3.0 and was not read)."""
-from typing import Dict
+"""SEF grouped sub-feature regularizers on the RoI feature (Luo et al., "Learning Semantically
+Enhanced Feature for Fine-Grained Image Classification", IEEE SPL 2020).
 
-import torch
+Facts (loss terms, weights, group split) from the released code, cswluo/SEF (``main.py``,
+``modellearning.py``, ``sef.py``; GPL-3.0: read for facts only, no code taken):
+
+* K channel groups of the last feature map (the last group takes the remainder), each with its
+  own linear classifier on its average-pooled channels; the global classifier sees all channels.
+* Semantic grouping ("local max, global min"), weight 1 (``lmgm``): with R the cosine similarity
+  of the channel maps (each channel's spatial map l2-normalised, not mean-centred),
+  ``0.5 * (mean_k mean_{i,j in G_k}(1 - R_ij^2) + mean_{k>l} mean_{i in G_k, j in G_l} R_ij^2)``.
+* Knowledge transfer from the global prediction to each group, weight 0.05 (``soft``):
+  ``(1/K) sum_k H(p_global, p_k)`` with the global probabilities not detached.
+* Maximum-entropy term on the global prediction, weight 1 (``entropy``): ``sum_c p log p``.
+* Test: the global classifier only.
+"""
+from typing import Dict, List
+
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .base import RecognitionBBoxHead, kl_to_target
+from .base import RecognitionBBoxHead
 
 
-def channel_correlation(feats: Tensor) -> Tensor:
-    """(N, C, H, W) -> (N, C, C) Pearson correlation of channel maps over spatial positions."""
+def group_sizes(channels: int, num_groups: int) -> List[int]:
+    """K-1 groups of ``channels // K`` channels and a last group with the remainder (SEF)."""
+    if not 1 <= num_groups <= channels:
+        raise ValueError(f'num_groups={num_groups} must be in [1, channels={channels}]')
+    size = channels // num_groups
+    return [size] * (num_groups - 1) + [channels - size * (num_groups - 1)]
+
+
+def channel_similarity(feats: Tensor, centered: bool = False) -> Tensor:
+    """(N, C, H, W) -> (N, C, C) cosine similarity of the channel maps over spatial positions
+    (SEF); ``centered=True``: Pearson correlation (maps mean-centred first)."""
     x = feats.flatten(2)
-    x = x - x.mean(-1, keepdim=True)
+    if centered:
+        x = x - x.mean(-1, keepdim=True)
     x = F.normalize(x, dim=-1, eps=1e-6)
     return x @ x.transpose(1, 2)
 
 
-def group_decorrelation_loss(feats: Tensor, num_groups: int) -> Tensor:
-    r"""Semantic grouping: channels of one group correlate, groups decorrelate.
+def group_decorrelation_loss(feats: Tensor, num_groups: int, centered: bool = False) -> Tensor:
+    r"""SEF semantic grouping: channels of a group similar, channels of different groups not.
 
-    .. math:: L_{grp} = \mathrm{mean}_{g(i)\ne g(j)} R_{ij}^2
-              + \mathrm{mean}_{g(i)=g(j),\,i\ne j} \tfrac{1}{2}(1 - R_{ij})
+    .. math:: L = \tfrac12\Big(\tfrac1K\sum_k \mathrm{mean}_{i,j\in G_k}(1 - R_{ij}^2)
+              + \tfrac{2}{K(K-1)}\sum_{k>l}\mathrm{mean}_{i\in G_k, j\in G_l} R_{ij}^2\Big)
 
-    with R the per-RoI channel correlation matrix and g(i) = i // (C/K) the channel's group.
+    R: :func:`channel_similarity`; the means run over the RoIs as well. No RoI: 0 (with grad).
     """
     n, c = feats.shape[:2]
     if n == 0:
         return feats.sum() * 0.
-    r = channel_correlation(feats)
-    g = torch.arange(c, device=feats.device) // (c // num_groups)
-    same = g[:, None] == g[None, :]
-    eye = torch.eye(c, dtype=torch.bool, device=feats.device)
-    inter = r[:, ~same].pow(2).mean()
-    intra_mask = same & ~eye
-    intra = (0.5 * (1 - r[:, intra_mask])).mean() if intra_mask.any() else r.sum() * 0.
-    return inter + intra
+    r2 = channel_similarity(feats, centered).pow(2)
+    edges = [0]
+    for s in group_sizes(c, num_groups):
+        edges.append(edges[-1] + s)
+    intra, inter = [], []
+    for k in range(num_groups):
+        a, b = edges[k], edges[k + 1]
+        intra.append((1 - r2[:, a:b, a:b]).mean())
+        for m in range(k):
+            inter.append(r2[:, a:b, edges[m]:edges[m + 1]].mean())
+    loss = sum(intra) / num_groups
+    if inter:
+        loss = loss + sum(inter) / len(inter)
+    return 0.5 * loss
 
 
 @MODELS.register_module()
 class SEFBBoxHead(RecognitionBBoxHead):
     r"""RoI head with K channel groups of the RoI feature map, each with its own classifier.
 
-    .. math:: L = CE(s, y) + \lambda_g L_{grp} + \lambda_{kd}\,\frac{T^2}{K}\sum_k
-              KL\big(softmax(s/T)\,\|\,softmax(s_k/T)\big)
+    .. math:: L = CE(s, y) + \lambda_g L_{grp} + \lambda_{soft}\,\tfrac1K\sum_k
+              H\big(softmax(s),\, softmax(s_k)\big) + \lambda_{ent} \sum_c p_c \log p_c
 
     s: global logits (the usual fc head), s_k = W_k avgpool(x_k) the k-th group's logits from its
-    C/K channels; the global prediction is the (detached) teacher of the groups. L_grp is computed
-    on foreground RoIs. Test: global logits only. Defaults K=4, lambda_g=lambda_kd=1, T=1.
+    channels (see the module docstring for the facts and defaults: K=4, lambda_g=1,
+    lambda_soft=0.05, lambda_ent=1). L_grp is computed on the foreground RoIs (a detection
+    choice: background RoIs are most of the batch); the other terms on every sampled RoI, averaged
+    like the CE. ``detach_global=True`` stops the transfer term's gradient into the global branch
+    (SEF lets it through). Test: global logits only.
     """
 
     def __init__(self, *args, num_groups: int = 4, group_weight: float = 1.0,
-                 kd_weight: float = 1.0, temperature: float = 1.0, **kwargs):
+                 soft_weight: float = 0.05, entropy_weight: float = 1.0,
+                 detach_global: bool = False, centered: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.in_channels % num_groups:
-            raise ValueError(f'SEFBBoxHead: in_channels={self.in_channels} is not divisible by '
-                             f'num_groups={num_groups}')
+        self.sizes = group_sizes(self.in_channels, num_groups)
         self.num_groups = num_groups
-        self.group_weight, self.kd_weight, self.temperature = group_weight, kd_weight, temperature
-        self.group_cls = nn.ModuleList(
-            nn.Linear(self.in_channels // num_groups, self.num_classes + 1)
-            for _ in range(num_groups))
+        self.group_weight, self.soft_weight = group_weight, soft_weight
+        self.entropy_weight, self.detach_global = entropy_weight, detach_global
+        self.centered = centered
+        self.group_cls = nn.ModuleList(nn.Linear(s, self.num_classes + 1) for s in self.sizes)
 
     def group_logits(self, roi_feats: Tensor):
         pooled = roi_feats.mean((2, 3))
-        return [cls(p) for cls, p in zip(self.group_cls, pooled.chunk(self.num_groups, dim=1))]
+        return [cls(p) for cls, p in zip(self.group_cls, pooled.split(self.sizes, dim=1))]
 
     def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
         if self.training:
@@ -79,10 +109,12 @@ class SEFBBoxHead(RecognitionBBoxHead):
         losses = super().cls_loss(cls_score, labels, label_weights, avg_factor)
         fg = (labels < self.num_classes) & (label_weights > 0)
         losses['loss_group'] = self.group_weight * group_decorrelation_loss(
-            self._aux['roi_feats'][fg], self.num_groups)
-        t = self.temperature
-        teacher = F.softmax(cls_score.detach() / t, -1)
-        kd = sum(kl_to_target(F.log_softmax(g / t, -1), teacher, label_weights, avg_factor)
-                 for g in self._aux['group_logits'])
-        losses['loss_group_kd'] = self.kd_weight * t ** 2 * kd / self.num_groups
+            self._aux['roi_feats'][fg], self.num_groups, self.centered)
+        p_global = F.softmax(cls_score, -1)
+        p_teacher = p_global.detach() if self.detach_global else p_global
+        soft = sum((-(p_teacher * F.log_softmax(g, -1)).sum(-1) * label_weights).sum()
+                   for g in self._aux['group_logits']) / (avg_factor * self.num_groups)
+        losses['loss_group_kd'] = self.soft_weight * soft
+        neg_entropy = ((p_global * F.log_softmax(cls_score, -1)).sum(-1) * label_weights).sum()
+        losses['loss_entropy'] = self.entropy_weight * neg_entropy / avg_factor
         return losses

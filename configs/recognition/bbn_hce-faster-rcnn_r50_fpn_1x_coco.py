@@ -1,8 +1,0 @@
-# BBN bilateral RoI classifier, alpha = 1 - (t/T)^2 per epoch
-# on the HCE Faster R-CNN R50-FPN 1x COCO config (configs/hce/); only the bbox head changes.
-_base_ = '../hce/faster-rcnn_r50_fpn_hce_1x_coco.py'
-custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
-model = dict(roi_head=dict(bbox_head=dict(
-    type='BBNBBoxHead',
-    class_counts_file='data/coco/annotations/instances_train2017.json')))
-custom_hooks = [dict(type='CumulativeAlphaHook', by_epoch=True)]

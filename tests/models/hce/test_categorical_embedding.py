@@ -1,0 +1,87 @@
+"""CategoricalEmbedding: image-level targets and BCE loss, category maps (GAP + GMP logits),
+hidden convs."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData
+
+import hce_det  # noqa: F401  (registration)
+from hce_det.models.hce.categorical_embedding import CategoricalEmbedding, image_level_targets
+
+
+def _inst(labels):
+    return InstanceData(labels=torch.tensor(labels, dtype=torch.long),
+                        bboxes=torch.zeros(len(labels), 4))
+
+
+def test_image_targets_positives_ignored_and_empty():
+    gts = [_inst([0, 2, 2]), _inst([]), _inst([1])]
+    ignores = [None, _inst([3]), _inst([1, 4])]
+    t, w = image_level_targets(gts, ignores, num_classes=5)
+    assert t.tolist() == [[1, 0, 1, 0, 0], [0] * 5, [0, 1, 0, 0, 0]]
+    # class 3 only ignored in image 1 -> weight 0; class 1 in image 2 is also a real gt -> kept
+    assert w.tolist() == [[1] * 5, [1, 1, 1, 0, 1], [1, 1, 1, 1, 0]]
+
+
+def test_image_targets_bad_label_is_clear_error():
+    with pytest.raises(ValueError, match='num_classes'):
+        image_level_targets([_inst([7])], None, num_classes=5)
+
+
+def test_bce_loss_matches_hand_computation():
+    emb = CategoricalEmbedding(num_classes=3, in_channels=4, embed_channels=8,
+                               loss_img_cls=dict(type='CrossEntropyLoss', use_sigmoid=True,
+                                                 loss_weight=2.0))
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -3.0]])
+    gts = [_inst([0]), _inst([])]
+    ignores = [None, _inst([2])]
+    loss = emb.loss(logits, gts, ignores)['loss_img_cls']
+    # image 0: targets (1,0,0); image 1: targets (0,0,0) with class 2 ignored (weight 0)
+    def bce(z, y):
+        p = 1 / (1 + math.exp(-z))
+        return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+    terms = [bce(2.0, 1), bce(-1.0, 0), bce(0.5, 0), bce(0.0, 0), bce(1.0, 0)]
+    assert loss.item() == pytest.approx(2.0 * sum(terms) / 5, rel=1e-5)
+
+
+def test_embedding_shapes_and_gap_gmp_logits():
+    torch.manual_seed(0)
+    emb = CategoricalEmbedding(num_classes=5, in_channels=6, embed_channels=12, in_levels=(1,))
+    emb.init_weights()
+    feats = [torch.randn(2, 6, 32, 32), torch.randn(2, 6, 16, 16), torch.randn(2, 6, 8, 8)]
+    cat_maps, logits, embedded = emb(feats)
+    assert cat_maps.shape == (2, 5, 16, 16)
+    assert embedded.shape == (2, 12, 16, 16) and (embedded >= 0).all()
+    expected = cat_maps.mean(dim=(2, 3)) + cat_maps.flatten(2).max(dim=2).values
+    assert torch.allclose(logits, expected)
+    # several levels: resized to the first and summed
+    emb2 = CategoricalEmbedding(num_classes=5, in_channels=6, in_levels=(1, 2))
+    x = emb2.select_input(feats)
+    ref = feats[1] + F.interpolate(feats[2], size=(16, 16), mode='bilinear',
+                                   align_corners=False)
+    assert torch.allclose(x, ref)
+    with pytest.raises(ValueError, match='in_levels'):
+        CategoricalEmbedding(num_classes=5, in_channels=6, in_levels=(5,)).select_input(feats)
+    with pytest.raises(ValueError, match='pool'):
+        CategoricalEmbedding(num_classes=5, pool='median')
+
+
+def test_embedding_hidden_convs_feed_the_class_maps():
+    """``num_convs``: 3x3 conv + ReLU layers before the 1x1 class-map conv (hand-computed)."""
+    torch.manual_seed(0)
+    emb = CategoricalEmbedding(num_classes=5, in_channels=6, embed_channels=12, in_levels=(0,),
+                               num_convs=2)
+    emb.init_weights()
+    x = torch.randn(2, 6, 9, 9, requires_grad=True)
+    cat_maps, _, _ = emb([x])
+    h = F.relu(emb.convs[1](F.relu(emb.convs[0](x))))
+    assert torch.allclose(cat_maps, emb.cat_conv(h))
+    assert cat_maps.shape == (2, 5, 9, 9)
+    cat_maps.sum().backward()
+    assert emb.convs[0].weight.grad.abs().sum() > 0 and x.grad.abs().sum() > 0
+    # num_convs=0 keeps the paper's single 1x1 conv (no extra parameters)
+    assert len(CategoricalEmbedding(num_classes=5, in_channels=6).convs) == 0
+    with pytest.raises(ValueError, match='num_convs'):
+        CategoricalEmbedding(num_classes=5, in_channels=6, num_convs=-1)

@@ -1,0 +1,70 @@
+"""HCECascadeRoIHead inside mmdet's Cascade R-CNN: context features and losses at every stage."""
+import copy
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+
+import hce_det  # noqa: F401
+
+
+SMALL_R18 = dict(depth=18, init_cfg=None)
+SMALL_NECK = dict(in_channels=[64, 128, 256, 512])
+
+
+def _batch(model, num_items=(3, 2), with_mask=False, size=128):
+    data = demo_mm_inputs(batch_size=len(num_items), image_shapes=(3, size, size),
+                          num_items=list(num_items), num_classes=10, with_mask=with_mask)
+    return model.data_preprocessor(data, True)
+
+
+def _build(cfg_model, init=True, **roi_head):
+    cfg = copy.deepcopy(cfg_model)
+    cfg.roi_head.update(roi_head)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    if init:
+        model.init_weights()
+    return model
+
+
+def _coco_small(load_cfg, path, num_classes=10):
+    cfg = load_cfg(path).model
+    cfg.backbone.update(SMALL_R18)
+    cfg.neck.update(SMALL_NECK)
+    heads = cfg.roi_head.bbox_head
+    for h in (heads if isinstance(heads, list) else [heads]):
+        h.num_classes = num_classes
+    if 'mask_head' in cfg.roi_head:
+        cfg.roi_head.mask_head.num_classes = num_classes
+    # few proposals and RoIs: the test checks the data flow, not accuracy
+    cfg.train_cfg.rpn_proposal.max_per_img = 64
+    rcnn = cfg.train_cfg.rcnn
+    for r in (rcnn if isinstance(rcnn, list) else [rcnn]):
+        r.sampler.num = 32
+    cfg.test_cfg.rpn.max_per_img = 32
+    cfg.test_cfg.rcnn.max_per_img = 10
+    return cfg
+
+
+@pytest.mark.slow
+def test_cascade_uses_context_at_every_stage(load_cfg):
+    cfg = _coco_small(load_cfg, 'configs/hce/hce_cascade-rcnn_r50_fpn_1x_coco.py')
+    model = _build(cfg, init=False)
+    head = model.roi_head
+    assert len(head.context_roi) == 3 and len(head.context_cls) == 3
+    calls = {i: 0 for i in range(3)}
+    for i, m in enumerate(head.context_roi):
+        m.register_forward_hook(lambda mod, a, o, i=i: calls.__setitem__(i, calls[i] + 1))
+    batch = _batch(model, size=96)
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    for s in range(3):
+        assert f's{s}.loss_ctx_cls' in losses
+    assert 'loss_img_cls' in losses
+    assert all(c == 1 for c in calls.values()), calls
+    model.eval()
+    with torch.no_grad():
+        res = model.predict(batch['inputs'], batch['data_samples'])
+    assert all(c == 2 for c in calls.values()), calls
+    assert len(res) == 2

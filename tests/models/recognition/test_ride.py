@@ -1,0 +1,89 @@
+"""RIDE: diversity loss and expert shapes, router targets and routing."""
+import math
+
+import pytest
+import torch
+
+pytest.importorskip('mmdet')
+import hce_det  # noqa: F401,E402
+from hce_det.models.recognition import RIDEBBoxHead, ride_loss  # noqa: E402
+
+C = 3  # foreground classes in the tiny heads
+COUNTS = [100.0, 10.0, 1.0]
+HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
+            class_counts=COUNTS)
+
+
+def _softmax(v):
+    e = [math.exp(x - max(v)) for x in v]
+    return [x / sum(e) for x in e]
+
+
+def _ce(v, y):
+    return -math.log(_softmax(v)[y])
+
+
+def _kl(p, q):
+    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q) if a > 0)
+
+
+# ------------------------------------------------------------------ RIDE / MDCS
+def test_ride_loss_hand_and_expert_shapes():
+    e1 = torch.tensor([[2.0, 0.0, 1.0, 0.0]])
+    e2 = torch.tensor([[0.0, 1.0, 0.0, 1.0]])
+    y = torch.tensor([2])
+    margins = torch.tensor([0.1, 0.2, 0.3, 0.1])
+    out = ride_loss([e1, e2], y, torch.ones(1), 1.0, margins, scale=2.0, temperature=1.0,
+                    diversity_factor=-0.2)
+    adj1, adj2 = [2.0, 0.0, 1.0 - 0.6, 0.0], [0.0, 1.0, -0.6, 1.0]
+    assert out['loss_cls'].item() == pytest.approx(_ce(adj1, 2) + _ce(adj2, 2), rel=1e-5)
+    mean = [1.0, 0.5, 0.5, 0.5]
+    kl = _kl(_softmax(mean), _softmax(e1[0].tolist())) + \
+        _kl(_softmax(mean), _softmax(e2[0].tolist()))
+    assert out['loss_diversity'].item() == pytest.approx(-0.2 * kl, rel=1e-5)
+
+    head = RIDEBBoxHead(**HEAD, num_experts=3).train()
+    x = torch.randn(6, 4, 2, 2)
+    cls, reg = head(x)
+    logits = head._aux['expert_logits']
+    assert len(logits) == 3 and all(t.shape == (6, C + 1) for t in logits)
+    assert cls.shape == (6, C + 1) and reg.shape == (6, 4 * C)
+    assert torch.allclose(cls, torch.stack(logits).mean(0))
+    assert all(t.abs().max() <= 30 + 1e-4 for t in logits)  # cosine classifier, scale 30
+
+
+def test_ride_router_targets_and_routing():
+    torch.manual_seed(0)
+    head = RIDEBBoxHead(**HEAD, num_experts=3, router=dict(top_k=2, pos_weight=2.0))
+    y = torch.tensor([1, 0])
+    # RoI 0: expert 1 alone wrong (class 0), experts 1+2 right (class 1) -> router 0 target 1;
+    # RoI 1: right from the start -> router targets 0
+    e = [torch.tensor([[2.0, 0.0, 0, 0], [3.0, 0, 0, 0]]),
+         torch.tensor([[0.0, 5.0, 0, 0], [3.0, 0, 0, 0]]),
+         torch.tensor([[0.0, 1.0, 0, 0], [3.0, 0, 0, 0]])]
+    r = [torch.tensor([0.3, -0.2]), torch.tensor([0.1, 0.4])]
+    head._aux = {'expert_logits': e, 'router': r}
+    got = head.router_loss(y, torch.ones(2), 2.0)
+
+    def bce(x, t, pw=2.0):
+        s = 1 / (1 + math.exp(-x))
+        return -(pw * t * math.log(s) + (1 - t) * math.log(1 - s))
+    # router 1: ensemble 1..2 already right for RoI 0 -> target 0; RoI 1 -> 0
+    hand = ((bce(0.3, 1) + bce(-0.2, 0)) / 2 + (bce(0.1, 0) + bce(0.4, 0)) / 2) / 2
+    assert got.item() == pytest.approx(hand, rel=1e-5)
+
+    head.train()
+    x = torch.randn(4, 4, 2, 2)
+    cls, _ = head(x)
+    assert [t.shape for t in head._aux['router']] == [(4,), (4,)]
+    head.eval()
+    with torch.no_grad():
+        for fc in head.router_fc:
+            fc.bias.fill_(-50.0)  # never consult more experts
+        first = head.fc_cls[0](head.relu(head.expert_fcs[0](head.trunk(x))))
+        assert torch.allclose(head(x)[0], first, atol=1e-5)
+        assert head.last_num_experts.tolist() == [1, 1, 1, 1]
+        for fc in head.router_fc:
+            fc.bias.fill_(50.0)  # always consult all experts
+        assert torch.allclose(head(x)[0], cls, atol=1e-5)
+        assert head.last_num_experts.tolist() == [3, 3, 3, 3]

@@ -1,0 +1,84 @@
+"""Ladder rows of issue 13 (tools/analysis/ladders.py), configured as compare.py configures them
+(no training): each recognition method gets the schedule it needs and --iters rescales it."""
+import os.path as osp
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+import compare  # noqa: E402
+from ladders import LADDERS, RIDE_ROUTER_FRACTION, RIDE_ROUTER_MIN_ITERS  # noqa: E402
+
+REC = LADDERS['recognition']
+
+
+def _configure(name, iters, tmp_path, ctx=None):
+    v = REC.variant(name)
+    return compare.configure(compare.load_config(v), REC, v, 0, iters, str(tmp_path) + '/',
+                             str(tmp_path / name), None, ctx or {})
+
+
+def _hooks(cfg):
+    return [h['type'] for h in cfg.custom_hooks]
+
+
+@pytest.mark.parametrize('name', ['bbn', 'sc', 'psc', 'mdcs', 'ride'])
+def test_progress_schedules_follow_iters(name, tmp_path):
+    """The alpha / warm-up / re-weighting schedules read runner.iter / runner.max_iters, and
+    --iters sets train_cfg.max_iters: the hook is there and the length is the ladder's."""
+    cfg = _configure(name, 40, tmp_path)
+    assert cfg.train_cfg.max_iters == 40
+    hook = [h for h in cfg.custom_hooks if h['type'] == 'CumulativeAlphaHook']
+    assert len(hook) == 1 and not hook[0].get('by_epoch') and not hook[0].get('total')
+
+
+def test_bbn_rows(tmp_path):
+    cfg = _configure('bbn', 40, tmp_path)
+    assert cfg.train_dataloader.batch_sampler.type == 'ReversedClassBatchSampler'
+    assert cfg.model.roi_head.bbox_head.num_reversed_images == 'half'
+    rois = _configure('bbn-rois', 40, tmp_path)
+    assert rois.train_dataloader.batch_sampler.type == 'AspectRatioBatchSampler'
+    assert rois.model.roi_head.bbox_head.num_reversed_images == 0
+    assert _configure('bbn-bg', 40, tmp_path).model.roi_head.bbox_head.rebalance_background
+
+
+def test_dive_teacher_is_the_softmax_run(tmp_path):
+    assert REC.variant('dive').after == 'softmax'
+    cfg = _configure('dive', 40, tmp_path, dict(checkpoint_of={'softmax': '/x/softmax.pth'}))
+    assert cfg.model.type == 'TeacherTwoStageDetector'
+    assert cfg.model.teacher.checkpoint == '/x/softmax.pth'
+
+
+def test_ride_router_stage(tmp_path):
+    names = [v.name for v in REC.variants]
+    assert names.index('ride-ea') > names.index('ride') and REC.variant('ride-ea').after == 'ride'
+    base = _configure('ride', 400, tmp_path)
+    cfg = _configure('ride-ea', 400, tmp_path, dict(checkpoint_of={'ride': '/x/ride.pth'}))
+    n = max(RIDE_ROUTER_MIN_ITERS, round(RIDE_ROUTER_FRACTION * 400))
+    assert cfg.load_from == '/x/ride.pth' and not cfg.resume
+    assert cfg.train_cfg.max_iters == n and cfg.default_hooks.checkpoint.interval == n
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(0.1 * base.optim_wrapper.optimizer.lr)
+    assert cfg.param_scheduler[0]['type'] == 'CosineAnnealingLR'
+    assert cfg.param_scheduler[0]['end'] == n
+    assert cfg.train_dataloader.sampler.type == 'ClassAwareSampler'
+    assert cfg.model.roi_head.bbox_head.router['pos_weight'] == 100.0
+    freeze = [h for h in cfg.custom_hooks if h['type'] == 'FreezeExceptHook']
+    assert freeze and freeze[0]['trainable'] == ['roi_head.bbox_head.router_']
+    # the trainable prefix names exactly the router of the built head
+    from hce_det.models.recognition import RIDEBBoxHead
+    head = RIDEBBoxHead(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=10,
+                        class_counts=list(range(1, 11)),
+                        router=cfg.model.roi_head.bbox_head.router)
+    names = [k for k, _ in head.named_parameters() if k.startswith('router_')]
+    assert names and all(k.startswith(('router_hidden', 'router_fc')) for k in names)
+
+
+def test_recognition_rows_evaluate_with_lvis_test_settings(tmp_path):
+    for v in REC.variants:
+        cfg = _configure(v.name, 40, tmp_path, dict(checkpoint_of={'softmax': 'a', 'ride': 'b'}))
+        assert cfg.model.test_cfg.rcnn.score_thr == pytest.approx(1e-4), v.name
+        assert cfg.model.test_cfg.rcnn.max_per_img == 300, v.name
+        evs = cfg.val_evaluator if isinstance(cfg.val_evaluator, list) else [cfg.val_evaluator]
+        assert evs[0]['type'] == 'FasterLVISMetric', v.name
