@@ -1,32 +1,10 @@
 """HCECascadeRoIHead inside mmdet's Cascade R-CNN: context features and losses at every stage."""
-import copy
-
 import pytest
 import torch
-from mmdet.registry import MODELS
-from mmdet.testing import demo_mm_inputs
 
 import hce_det  # noqa: F401
-
-
-SMALL_R18 = dict(depth=18, init_cfg=None)
-SMALL_NECK = dict(in_channels=[64, 128, 256, 512])
-
-
-def _batch(model, num_items=(3, 2), with_mask=False, size=128):
-    data = demo_mm_inputs(batch_size=len(num_items), image_shapes=(3, size, size),
-                          num_items=list(num_items), num_classes=10, with_mask=with_mask)
-    return model.data_preprocessor(data, True)
-
-
-def _build(cfg_model, init=True, **roi_head):
-    cfg = copy.deepcopy(cfg_model)
-    cfg.roi_head.update(roi_head)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg)
-    if init:
-        model.init_weights()
-    return model
+# the shared model/batch builders live beside the standard-head tests
+from test_hce_roi_head import SMALL_NECK, SMALL_R18, _batch, _build  # noqa: F401
 
 
 def _coco_small(load_cfg, path, num_classes=10):
