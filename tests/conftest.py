@@ -1,7 +1,9 @@
 """Shared fixtures: a tiny built-in dataset and a helper to shrink any config to it."""
+import math
 import os
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 
@@ -110,3 +112,73 @@ def load_cfg():
     def _load(rel):
         return Config.fromfile(osp.join(ROOT, rel))
     return _load
+
+
+# ------------------------------------------------------------------ recognition heads
+# Tiny recognition box heads (tests/models/recognition, the alpha hook): 3 foreground classes with
+# long-tailed counts; plain-Python softmax / cross-entropy / KL for the hand computations.
+TINY_C = 3
+TINY_COUNTS = [100.0, 10.0, 1.0]
+TINY_HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=TINY_C,
+                 class_counts=TINY_COUNTS)
+
+
+def hand_softmax(v):
+    e = [math.exp(x - max(v)) for x in v]
+    return [x / sum(e) for x in e]
+
+
+def hand_ce(v, y):
+    return -math.log(hand_softmax(v)[y])
+
+
+def hand_kl(p, q):
+    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q) if a > 0)
+
+
+def point_head_at(cfg, data_root, tmp_path):
+    """A recognition config on the built-in long-tail split: its box head reads ``data_root``'s
+    class counts; DiVE's teacher is an untrained baseline detector saved under ``tmp_path``."""
+    head = cfg.model.roi_head.bbox_head
+    if 'class_counts_file' in head:
+        head.class_counts_file = osp.join(data_root, 'annotations/lt_train.json')
+    if head.type == 'DiVEBBoxHead':  # teacher: an (untrained) baseline detector's checkpoint
+        from mmdet.registry import MODELS
+        from mmengine.config import Config
+        base = Config.fromfile(osp.join(
+            ROOT, 'configs/recognition/softmax_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'))
+        det = MODELS.build(base.model)
+        ckpt = str(tmp_path / 'teacher.pth')
+        torch.save({'state_dict': det.state_dict()}, ckpt)
+        cfg.model.teacher.checkpoint = ckpt  # TeacherTwoStageDetector: the whole detector
+    return cfg
+
+
+def no_val(cfg):
+    """No validation during training (no loop, loader or evaluator)."""
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.train_cfg.val_interval = 10 ** 6
+    return cfg
+
+
+# ------------------------------------------------------------------ per-class AP50
+AP50_CLASSES = ('a', 'b', 'c')
+
+
+def ap50_case():
+    """``(preds, gts)`` of two images over ``AP50_CLASSES`` for ``per_class_ap50``: per image one
+    (n, 5) detection array per class and a VOC-style ground truth (hand values of its AP50s:
+    tests/evaluation/test_voc_per_class.py)."""
+    def gt(boxes, labels):
+        return dict(bboxes=np.array(boxes, np.float32).reshape(-1, 4),
+                    labels=np.array(labels, np.int64),
+                    bboxes_ignore=np.zeros((0, 4), np.float32),
+                    labels_ignore=np.zeros((0, ), np.int64))
+
+    def det(rows):
+        return np.array(rows, np.float32).reshape(-1, 5)
+    gts = [gt([[0, 0, 10, 10], [20, 20, 30, 30]], [0, 1]), gt([[5, 5, 15, 15]], [0])]
+    preds = [[det([[0, 0, 10, 10, .9]]), det([[50, 50, 60, 60, .9], [20, 20, 30, 30, .8]]),
+              det([])],
+             [det([]), det([]), det([])]]
+    return preds, gts

@@ -3,21 +3,9 @@
 # read the last cascade stage (DAFasterRCNN ins_da_stage=-1: its RoIs are the best localised and
 # its classifier gives the final labels; ins_da_stage=0 reads raw RPN proposals instead).
 # No reference recipe (CR-DA-DET has no cascade detector): the R50-FPN recipe of
-# da-faster-icr-ccr_faster-rcnn_r50_fpn_120k_cityscapes-to-foggy.py on mmdet's Cascade R-CNN.
-_base_ = [
-    'mmdet::_base_/models/cascade-rcnn_r50_fpn.py',
-    '../_base_/datasets/cityscapes_to_foggy_da.py',
-    './_base_/schedule_da_120k.py',
-    './_base_/da_modules_r50_fpn.py',
-]
-custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
-optim_wrapper = dict(optimizer=dict(lr=2.5e-3, weight_decay=1e-4),
-                     paramwise_cfg=dict(bias_lr_mult=1.0, bias_decay_mult=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=120000, milestones=[50000, 110000],
-         gamma=0.1),
-]
+# da-faster-icr-ccr_faster-rcnn_r50_fpn_120k_cityscapes-to-foggy.py
+# (_base_/r50_fpn_cityscapes_to_foggy.py) on mmdet's Cascade R-CNN.
+_base_ = ['mmdet::_base_/models/cascade-rcnn_r50_fpn.py', './_base_/r50_fpn_cityscapes_to_foggy.py']
 # a list replaces the base list: the three mmdet stages, 8 classes each
 stage_head = dict(
     type='Shared2FCBBoxHead', in_channels=256, fc_out_channels=1024, roi_feat_size=7,

@@ -1,31 +1,14 @@
 # SW-Faster + ICR + CCR with ResNet-101 C4, PASCAL VOC 07+12 trainval -> Clipart1k, 20 classes.
 # Reference: megvii-research/CR-DA-DET SW_Faster_ICR_CCR/train_clipart.sh (da_train_net.py --gc --lc
-# --da_use_contex, cfgs/res101.yml); target number: docs/RECIPES.md. Model:
-# _base_/faster-rcnn_r101-caffe_c4.py (caffe ResNet-101, layer4 shared head of the same weights);
-# local discriminator on layer1 (backbone.0, 256 ch), global discriminator and ICR on layer3
-# (backbone.1, 1024 ch); SW-Faster context vectors (local + global, 128-d each) feed the box
-# classifier/regressor (2048 + 256) and, detached, the instance discriminator.
-# Schedule: _base_/schedule_da_120k.py (120k, x0.1 at 50k and 110k, no warm-up) with res101.yml's
-# weight decay 1e-4 and DOUBLE_BIAS False (bias lr x1, no bias decay); no gradient clipping (SW
-# trainer). Data: configs/_base_/datasets/voc_to_clipart_da.py; target images: clipart
+# --da_use_contex, cfgs/res101.yml); target number: docs/RECIPES.md. Model and schedule (caffe
+# ResNet-101 C4, local / global discriminators, ICR, SW-Faster context vectors; 120k with
+# res101.yml's weight decay and bias handling, no gradient clipping):
+# _base_/sw-faster-icr-ccr_r101-caffe_c4_120k.py.
+# Data: configs/_base_/datasets/voc_to_clipart_da.py; target images: clipart
 # ImageSets/Main/trainval.txt (all 1,000) for both training and test (reference clipart_trainval).
 # Remaining deliberate differences: docs/RECIPES.md.
 _base_ = [
-    './_base_/faster-rcnn_r101-caffe_c4.py',
+    './_base_/sw-faster-icr-ccr_r101-caffe_c4_120k.py',
     '../_base_/datasets/voc_to_clipart_da.py',
-    './_base_/schedule_da_120k.py',
 ]
-custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
-optim_wrapper = dict(optimizer=dict(weight_decay=1e-4),
-                     paramwise_cfg=dict(bias_lr_mult=1.0, bias_decay_mult=0.0))
-model = dict(
-    type='DAFasterRCNN',
-    roi_head=dict(type='SWContextRoIHead', context_channels=256,
-                  bbox_head=dict(num_classes=20)),
-    local_da=dict(type='LocalDomainDiscriminator', in_channels=256, feats='backbone.0'),
-    global_da=dict(type='GlobalDomainDiscriminator', in_channels=1024, feats='backbone.1'),
-    ins_da=dict(type='InstanceDomainDiscriminator', in_channels=2048 + 256),
-    sw_context=dict(sources=['local_da', 'global_da'], ins_da=True),
-    icr=dict(type='ImageCategoryClassifier', in_channels=1024, num_classes=20, feats='backbone.1',
-             init_std=None),
-    ccr=dict(lam=1.0))
+model = dict(roi_head=dict(bbox_head=dict(num_classes=20)), icr=dict(num_classes=20))

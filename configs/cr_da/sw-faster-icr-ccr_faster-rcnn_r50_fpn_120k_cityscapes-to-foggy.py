@@ -1,25 +1,9 @@
 # SW-Faster + ICR + CCR on ResNet-50 FPN, Cityscapes -> Foggy.
-# No reference recipe: CR-DA-DET has no FPN detector (its ResNet runs are R101-C4 on VOC ->
-# Clipart/Watercolor). Deliberately not the VGG16 recipe: torchvision ResNet, FPN, mmdet's
-# Faster R-CNN settings, lr 2.5e-3, weight decay 1e-4, mmdet's bias handling, 500-iteration
-# linear warm-up; only the iteration schedule is the reference's (_base_/schedule_da_120k.py:
-# 120k, x0.1 at 50k and 110k, checkpoints of 60k..120k evaluated).
+# No reference recipe: CR-DA-DET has no FPN detector; data, schedule (mmdet's Faster R-CNN settings
+# on the reference's 120k iterations) and DA components: _base_/r50_fpn_cityscapes_to_foggy.py.
 # SW-Faster context vectors (local + global, 128-d each) feed the box head and, detached, the
 # instance discriminator (SW-Faster --lc --gc, CR-DA-DET --da_use_contex).
-_base_ = [
-    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
-    '../_base_/datasets/cityscapes_to_foggy_da.py',
-    './_base_/schedule_da_120k.py',
-    './_base_/da_modules_r50_fpn.py',
-]
-custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
-optim_wrapper = dict(optimizer=dict(lr=2.5e-3, weight_decay=1e-4),
-                     paramwise_cfg=dict(bias_lr_mult=1.0, bias_decay_mult=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=120000, milestones=[50000, 110000],
-         gamma=0.1),
-]
+_base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py', './_base_/r50_fpn_cityscapes_to_foggy.py']
 model = dict(type='DAFasterRCNN',
              roi_head=dict(type='SWContextRoIHead', context_channels=256,
                            bbox_head=dict(num_classes=8)),

@@ -67,12 +67,29 @@ DA_BATCH = [
     ('train_dataloader.batch_size', 2, f'{DA_TRAIN}: --bs 1 source + 1 target'),
     ('train_dataloader.sampler.source_ratio', [1, 1], f'{DA_TRAIN}: --bs 1 source + 1 target'),
 ]
+
+
+def detector(train):
+    """RPN, RoI sampling and test settings both reference detectors share (VGG16 and ResNet-101,
+    trained by ``train``)."""
+    return [
+        ('model.rpn_head.feat_channels', 512, f'{CRDA} */lib/model/rpn/rpn.py: RPN_Conv 512'),
+        ('model.rpn_head.anchor_generator.scales', [8, 16, 32], f'{train}: ANCHOR_SCALES'),
+        ('model.rpn_head.anchor_generator.ratios', [0.5, 1.0, 2.0], f'{train}: ANCHOR_RATIOS'),
+        ('model.train_cfg.rcnn.sampler.pos_fraction', 0.25, f'{CRDA_CFG}: FG_FRACTION'),
+        ('model.test_cfg.rpn.max_per_img', 300, f'{CRDA_CFG}: TEST.RPN_POST_NMS_TOP_N'),
+        ('model.test_cfg.rcnn.score_thr', 0.0, f'{TEST_PY}: thresh = 0.0'),
+        ('model.test_cfg.rcnn.nms.iou_threshold', 0.3, f'{CRDA_CFG}: TEST.NMS'),
+        ('model.test_cfg.rcnn.max_per_img', 100, f'{TEST_PY}: max_per_image = 100'),
+    ]
+
+
 CAFFE = [
     ('model.data_preprocessor.mean', [102.9801, 115.9465, 122.7717], f'{CRDA_CFG}: PIXEL_MEANS'),
     ('model.data_preprocessor.std', [1.0, 1.0, 1.0], f'{CRDA_CFG}: mean subtraction only'),
     ('model.data_preprocessor.bgr_to_rgb', False, f'{CRDA_CFG}: BGR (caffe) input'),
 ]
-VGG = SCHEDULE + CAFFE + [
+VGG = SCHEDULE + CAFFE + detector(DA_TRAIN) + [
     ('model.backbone.init_cfg.checkpoint', Basename('vgg16_caffe.pth'),
      f'{CRDA} */train_cityscape.sh --pretrained_path'),
     ('model.backbone.frozen_stages', 2, f'{VGG_PY}: features[:10] (conv1, conv2) frozen'),
@@ -83,23 +100,15 @@ VGG = SCHEDULE + CAFFE + [
      f'{VGG_PY}: fc6/fc7 from the ImageNet classifier'),
     ('model.roi_head.bbox_head.fc_init.checkpoint', Basename('vgg16_caffe.pth'),
      f'{VGG_PY}: the same checkpoint'),
-    ('model.rpn_head.feat_channels', 512, f'{CRDA} */lib/model/rpn/rpn.py: RPN_Conv 512'),
-    ('model.rpn_head.anchor_generator.scales', [8, 16, 32], f'{DA_TRAIN}: ANCHOR_SCALES'),
-    ('model.rpn_head.anchor_generator.ratios', [0.5, 1.0, 2.0], f'{DA_TRAIN}: ANCHOR_RATIOS'),
     ('model.train_cfg.rpn.sampler.num', 256, f'{VGG_YML}: RPN_BATCHSIZE'),
     ('model.train_cfg.rpn_proposal.nms_pre', 12000, f'{CRDA_CFG}: TRAIN.RPN_PRE_NMS_TOP_N'),
     ('model.train_cfg.rpn_proposal.max_per_img', 2000, f'{CRDA_CFG}: TRAIN.RPN_POST_NMS_TOP_N'),
     ('model.train_cfg.rpn_proposal.nms.iou_threshold', 0.7, f'{VGG_YML}: RPN_NMS_THRESH'),
     ('model.test_cfg.rpn.nms_pre', 6000, f'{CRDA_CFG}: TEST.RPN_PRE_NMS_TOP_N'),
-    ('model.test_cfg.rpn.max_per_img', 300, f'{CRDA_CFG}: TEST.RPN_POST_NMS_TOP_N'),
     ('model.train_cfg.rcnn.sampler.num', 256, f'{VGG_YML}: TRAIN.BATCH_SIZE'),
-    ('model.train_cfg.rcnn.sampler.pos_fraction', 0.25, f'{CRDA_CFG}: FG_FRACTION'),
     ('model.roi_head.bbox_roi_extractor.roi_layer.output_size', 7, f'{CRDA_CFG}: POOLING_SIZE'),
     ('model.roi_head.bbox_roi_extractor.roi_layer.aligned', False,
      f'{CRDA} DA_Faster_ICR_CCR/lib/model/roi_layers (legacy ROIAlign)'),
-    ('model.test_cfg.rcnn.score_thr', 0.0, f'{TEST_PY}: thresh = 0.0'),
-    ('model.test_cfg.rcnn.nms.iou_threshold', 0.3, f'{CRDA_CFG}: TEST.NMS'),
-    ('model.test_cfg.rcnn.max_per_img', 100, f'{TEST_PY}: max_per_image = 100'),
     ('optim_wrapper.optimizer.weight_decay', 5e-4, f'{CRDA_CFG}: TRAIN.WEIGHT_DECAY'),
     ('optim_wrapper.paramwise_cfg.bias_lr_mult', 2.0, f'{CRDA_CFG}: TRAIN.DOUBLE_BIAS True'),
 ]
@@ -123,7 +132,7 @@ SW_LOCAL = [
     ('model.sw_context.ins_da', True, f'{CRDA} SW train_*.sh --da_use_contex'),
 ]
 CCR = [('model.ccr.lam', 1.0, f'{DA_TRAIN}: --instance_weight_value 1.0')]
-R101_C4 = SCHEDULE + CAFFE + DA_BATCH + NO_CLIP + [
+R101_C4 = SCHEDULE + CAFFE + detector(SW_TRAIN) + DA_BATCH + NO_CLIP + [
     ('model.backbone.depth', 101, f'{CRDA} SW_Faster_ICR_CCR/train_clipart.sh --net res101'),
     ('model.backbone.init_cfg.checkpoint', Basename('resnet101_caffe.pth'),
      f'{CRDA} SW_Faster_ICR_CCR/train_clipart.sh --pretrained_path'),
@@ -134,16 +143,8 @@ R101_C4 = SCHEDULE + CAFFE + DA_BATCH + NO_CLIP + [
     ('model.roi_head.shared_head.depth', 101, f'{RES_PY}: RCNN_top = resnet101.layer4'),
     ('model.roi_head.shared_head.init_cfg.checkpoint', Basename('resnet101_caffe.pth'),
      f'{RES_PY}: layer4 of the same pretrained ResNet-101'),
-    ('model.rpn_head.feat_channels', 512, f'{CRDA} */lib/model/rpn/rpn.py: RPN_Conv 512'),
-    ('model.rpn_head.anchor_generator.scales', [8, 16, 32], f'{SW_TRAIN}: ANCHOR_SCALES'),
-    ('model.rpn_head.anchor_generator.ratios', [0.5, 1.0, 2.0], f'{SW_TRAIN}: ANCHOR_RATIOS'),
     ('model.train_cfg.rcnn.sampler.num', 128, f'{RES_YML}: TRAIN.BATCH_SIZE 128'),
-    ('model.train_cfg.rcnn.sampler.pos_fraction', 0.25, f'{CRDA_CFG}: FG_FRACTION'),
     ('model.roi_head.bbox_roi_extractor.roi_layer.output_size', 7, f'{RES_YML}: POOLING_SIZE 7'),
-    ('model.test_cfg.rpn.max_per_img', 300, f'{CRDA_CFG}: TEST.RPN_POST_NMS_TOP_N'),
-    ('model.test_cfg.rcnn.score_thr', 0.0, f'{TEST_PY}: thresh = 0.0'),
-    ('model.test_cfg.rcnn.nms.iou_threshold', 0.3, f'{CRDA_CFG}: TEST.NMS'),
-    ('model.test_cfg.rcnn.max_per_img', 100, f'{TEST_PY}: max_per_image = 100'),
     ('optim_wrapper.optimizer.weight_decay', 1e-4, f'{RES_YML}: WEIGHT_DECAY 0.0001'),
     ('optim_wrapper.paramwise_cfg.bias_lr_mult', 1.0, f'{RES_YML}: DOUBLE_BIAS False'),
     ('model.local_da.feats', 'backbone.0', f'{RES_PY}: netD_pixel on RCNN_base1 (layer1)'),

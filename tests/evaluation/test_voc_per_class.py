@@ -5,30 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import AP50_CLASSES as CLASSES, ap50_case
 from hce_det.evaluation.voc_per_class import (VOCPerClassAP50Metric, format_table,
                                               per_class_ap50)
 
-CLASSES = ('a', 'b', 'c')
-
-
-def _case():
-    def gt(boxes, labels):
-        return dict(bboxes=np.array(boxes, np.float32).reshape(-1, 4),
-                    labels=np.array(labels, np.int64),
-                    bboxes_ignore=np.zeros((0, 4), np.float32),
-                    labels_ignore=np.zeros((0, ), np.int64))
-
-    def det(rows):
-        return np.array(rows, np.float32).reshape(-1, 5)
-    gts = [gt([[0, 0, 10, 10], [20, 20, 30, 30]], [0, 1]), gt([[5, 5, 15, 15]], [0])]
-    preds = [[det([[0, 0, 10, 10, .9]]), det([[50, 50, 60, 60, .9], [20, 20, 30, 30, .8]]),
-              det([])],
-             [det([]), det([]), det([])]]
-    return preds, gts
-
 
 def test_per_class_ap50_hand_values():
-    preds, gts = _case()
+    preds, gts = ap50_case()
     t = per_class_ap50(preds, gts, CLASSES, use_legacy_coordinate=False)
     # a: 2 gts, 1 TP (recall 0.5, precision 1); b: FP then TP (precision 0.5 at recall 1)
     assert t['area']['per_class']['a'] == pytest.approx(0.5)
@@ -46,7 +29,7 @@ def test_metric_process_compute_and_json(tmp_path):
     out = tmp_path / 'sub' / 'ap.json'
     metric = VOCPerClassAP50Metric(out_json=str(out), use_legacy_coordinate=False)
     metric.dataset_meta = dict(classes=CLASSES)
-    preds, gts = _case()
+    preds, gts = ap50_case()
     samples = []
     for p, g in zip(preds, gts):
         boxes = np.concatenate([d[:, :4] for d in p]) if sum(len(d) for d in p) else \

@@ -9,6 +9,12 @@ _base_ = [
     '../../_base_/schedules/synth_iter.py',
 ]
 custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
+# Target proposals (DAFasterRCNN only; DA-Faster runs the RPN in test mode on the target): at
+# most 150 per image, keeping the reference's ratio of target proposals to sampled source RoIs
+# (300 : 256 per image in CR-DA-DET's VGG16 setting; this proxy samples 128 source RoIs). With
+# test_cfg.rpn's 300 the target RoIs were 2.3x the source ones and DA-Faster's training step
+# 1.46x plain Faster R-CNN's on the same 2+2 images (benchmark_overhead.py da --same-images).
+model = dict(train_cfg=dict(target_proposal=dict(max_per_img=150)))
 batch_size = 4
 source_ratio = [1, 1]
 train_dataloader = dict(batch_size=batch_size,

@@ -7,13 +7,8 @@ import torch
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
-from conftest import ROOT, shrink_cfg  # noqa: E402
+from conftest import ROOT, TINY_HEAD as HEAD, no_val, point_head_at, shrink_cfg  # noqa: E402
 from hce_det.models.recognition import BBNBBoxHead, ContrastiveBBoxHead  # noqa: E402
-
-C = 3  # foreground classes in the tiny heads
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
 
 
 # ------------------------------------------------------------------ alpha hook (no runner)
@@ -48,27 +43,6 @@ SYNTH = {m: f'configs/recognition/{m}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
          for m in ('bbn', 'dive', 'ride', 'sc', 'psc', 'mdcs', 'sef')}
 
 
-def _point_head_at(cfg, data_root, tmp_path):
-    head = cfg.model.roi_head.bbox_head
-    if 'class_counts_file' in head:
-        head.class_counts_file = osp.join(data_root, 'annotations/lt_train.json')
-    if head.type == 'DiVEBBoxHead':  # teacher: an (untrained) baseline detector's checkpoint
-        from mmdet.registry import MODELS
-        from mmengine.config import Config
-        base = Config.fromfile(osp.join(ROOT, SYNTH['bbn'].replace('bbn_', 'softmax_')))
-        det = MODELS.build(base.model)
-        ckpt = str(tmp_path / 'teacher.pth')
-        torch.save({'state_dict': det.state_dict()}, ckpt)
-        cfg.model.teacher.checkpoint = ckpt  # TeacherTwoStageDetector: the whole detector
-    return cfg
-
-
-def _no_val(cfg):
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.train_cfg.val_interval = 10 ** 6
-    return cfg
-
-
 @pytest.mark.slow
 def test_alpha_hook_schedule_and_resume(tiny_data, tmp_path, load_cfg):
     from mmengine.hooks import Hook
@@ -82,7 +56,7 @@ def test_alpha_hook_schedule_and_resume(tiny_data, tmp_path, load_cfg):
             alphas.append((runner.iter, float(runner.model.roi_head.bbox_head.alpha)))
 
     cfg = shrink_cfg(load_cfg(SYNTH['bbn']), tiny_data, tmp_path / 'a', max_iters=3)
-    cfg = _no_val(_point_head_at(cfg, tiny_data, tmp_path))
+    cfg = no_val(point_head_at(cfg, tiny_data, tmp_path))
     runner = Runner.from_cfg(cfg)
     runner.register_hook(Spy())
     runner.train()
@@ -95,7 +69,7 @@ def test_alpha_hook_schedule_and_resume(tiny_data, tmp_path, load_cfg):
     # resume the 3-iteration run inside a 5-iteration schedule: the curve continues at t=3
     alphas.clear()
     cfg2 = shrink_cfg(load_cfg(SYNTH['bbn']), tiny_data, tmp_path / 'a', max_iters=5)
-    cfg2 = _no_val(_point_head_at(cfg2, tiny_data, tmp_path))
+    cfg2 = no_val(point_head_at(cfg2, tiny_data, tmp_path))
     cfg2.resume, cfg2.load_from = True, osp.join(str(tmp_path / 'a'), 'iter_3.pth')
     runner2 = Runner.from_cfg(cfg2)
     runner2.register_hook(Spy())

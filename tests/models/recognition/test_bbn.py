@@ -5,12 +5,8 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
+from conftest import TINY_C as C, TINY_HEAD as HEAD  # noqa: E402
 from hce_det.models.recognition import BBNBBoxHead  # noqa: E402
-
-C = 3  # foreground classes in the tiny heads
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
 
 
 # ------------------------------------------------------------------ BBN

@@ -7,22 +7,9 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
+from conftest import TINY_HEAD as HEAD, hand_ce  # noqa: E402
 from hce_det.models.recognition import (ContrastiveBBoxHead,  # noqa: E402
                                         prototype_contrastive_loss, supervised_contrastive_loss)
-
-C = 3  # foreground classes in the tiny heads
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
-
-
-def _softmax(v):
-    e = [math.exp(x - max(v)) for x in v]
-    return [x / sum(e) for x in e]
-
-
-def _ce(v, y):
-    return -math.log(_softmax(v)[y])
 
 
 # ------------------------------------------------------------------ contrastive
@@ -55,7 +42,7 @@ def test_prototype_contrastive_matches_hand():
     tau = 0.2
     hand = 0.
     for zi, yi in zip(z.tolist(), y.tolist()):
-        hand += _ce([(zi[0] * p[0] + zi[1] * p[1]) / tau for p in pn], yi)
+        hand += hand_ce([(zi[0] * p[0] + zi[1] * p[1]) / tau for p in pn], yi)
     got = prototype_contrastive_loss(z, y, protos, tau)
     assert got.item() == pytest.approx(hand / 2, rel=1e-5)
 

@@ -7,25 +7,8 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
+from conftest import TINY_C as C, TINY_HEAD as HEAD, hand_ce, hand_kl, hand_softmax  # noqa: E402
 from hce_det.models.recognition import DiVEBBoxHead, dive_loss, flattened_teacher  # noqa: E402
-
-C = 3  # foreground classes in the tiny heads
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
-
-
-def _softmax(v):
-    e = [math.exp(x - max(v)) for x in v]
-    return [x / sum(e) for x in e]
-
-
-def _ce(v, y):
-    return -math.log(_softmax(v)[y])
-
-
-def _kl(p, q):
-    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q) if a > 0)
 
 
 # ------------------------------------------------------------------ DiVE
@@ -41,12 +24,12 @@ def test_dive_loss_matches_hand_computation():
     y = [0, 3]
     lp = [0.0, math.log(0.1), math.log(0.01), 0.0]
     tau, p, a = 3.0, 0.5, 0.4
-    bsce = sum(_ce([si + li for si, li in zip(s[i], lp)], y[i]) for i in range(2)) / 2
+    bsce = sum(hand_ce([si + li for si, li in zip(s[i], lp)], y[i]) for i in range(2)) / 2
     kd = 0.
     for i in range(2):
-        tt = [v ** p for v in _softmax([v / tau for v in t[i]])]
+        tt = [v ** p for v in hand_softmax([v / tau for v in t[i]])]
         tt = [v / sum(tt) for v in tt]
-        kd += _kl(tt, _softmax([v / tau for v in s[i]]))
+        kd += hand_kl(tt, hand_softmax([v / tau for v in s[i]]))
     kd /= 2
     out = dive_loss(torch.tensor(s), torch.tensor(t), torch.tensor(y), torch.tensor(lp),
                     torch.ones(2), 2.0, tau=tau, power=p, alpha=a)

@@ -1,40 +1,17 @@
 """Every recognition component trains inside a real Faster R-CNN on the built-in data (the alpha
 hook: tests/engine/hooks/test_cumulative_alpha.py; the LVIS / HCE configs:
 tests/configs/test_recognition_configs.py)."""
-import os.path as osp
-
 import pytest
 import torch
 
 pytest.importorskip('mmdet')
-from conftest import ROOT, shrink_cfg  # noqa: E402
+from conftest import no_val, point_head_at, shrink_cfg  # noqa: E402
 
 SYNTH = {m: f'configs/recognition/{m}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
          for m in ('bbn', 'dive', 'ride', 'sc', 'psc', 'mdcs', 'sef')}
 EXTRA_LOSS = {'bbn': None, 'dive': 'loss_distill', 'ride': 'loss_diversity',
               'sc': 'loss_contrast', 'psc': 'loss_contrast', 'mdcs': 'loss_consistency',
               'sef': 'loss_group'}
-
-
-def _point_head_at(cfg, data_root, tmp_path):
-    head = cfg.model.roi_head.bbox_head
-    if 'class_counts_file' in head:
-        head.class_counts_file = osp.join(data_root, 'annotations/lt_train.json')
-    if head.type == 'DiVEBBoxHead':  # teacher: an (untrained) baseline detector's checkpoint
-        from mmdet.registry import MODELS
-        from mmengine.config import Config
-        base = Config.fromfile(osp.join(ROOT, SYNTH['bbn'].replace('bbn_', 'softmax_')))
-        det = MODELS.build(base.model)
-        ckpt = str(tmp_path / 'teacher.pth')
-        torch.save({'state_dict': det.state_dict()}, ckpt)
-        cfg.model.teacher.checkpoint = ckpt  # TeacherTwoStageDetector: the whole detector
-    return cfg
-
-
-def _no_val(cfg):
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.train_cfg.val_interval = 10 ** 6
-    return cfg
 
 
 def _train(cfg):
@@ -59,7 +36,7 @@ def _train(cfg):
 def test_component_trains_in_faster_rcnn(method, tiny_data, tmp_path, load_cfg):
     cfg = shrink_cfg(load_cfg(SYNTH[method]), tiny_data, tmp_path, max_iters=2)
     val_loader_cfg = cfg.val_dataloader
-    cfg = _no_val(_point_head_at(cfg, tiny_data, tmp_path))
+    cfg = no_val(point_head_at(cfg, tiny_data, tmp_path))
     runner, seen = _train(cfg)
     assert len(seen['loss_cls']) == 2 and 'loss_bbox' in seen
     assert all(v == v and abs(v) < 1e4 for v in seen['loss_cls'] + seen['loss'])

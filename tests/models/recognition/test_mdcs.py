@@ -1,30 +1,11 @@
 """MDCS: loss against a hand computation, consistency selection, warm-up."""
-import math
-
 import pytest
 import torch
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
+from conftest import TINY_C as C, TINY_HEAD as HEAD, hand_ce, hand_kl, hand_softmax  # noqa: E402
 from hce_det.models.recognition import MDCSBBoxHead, mdcs_loss  # noqa: E402
-
-C = 3  # foreground classes in the tiny heads
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
-
-
-def _softmax(v):
-    e = [math.exp(x - max(v)) for x in v]
-    return [x / sum(e) for x in e]
-
-
-def _ce(v, y):
-    return -math.log(_softmax(v)[y])
-
-
-def _kl(p, q):
-    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q) if a > 0)
 
 
 def test_mdcs_loss_hand_and_selection():
@@ -35,11 +16,11 @@ def test_mdcs_loss_hand_and_selection():
     out = mdcs_loss([l1], [l2], y, lc, [2.0], torch.ones(2), 2.0, cs_weight=0.6)
     a1 = [[1.0, -2.0, -4.0, 0.0], [0.0, -2.0, -4.0, 2.0]]
     a2 = [[0.5, -1.5, -4.0, 0.0], [0.0, -1.0, -4.0, 0.0]]
-    ce1 = (_ce(a1[0], 0) + _ce(a1[1], 1)) / 2
-    ce2 = (_ce(a2[0], 0) + _ce(a2[1], 1)) / 2
+    ce1 = (hand_ce(a1[0], 0) + hand_ce(a1[1], 1)) / 2
+    ce2 = (hand_ce(a2[0], 0) + hand_ce(a2[1], 1)) / 2
     assert out['loss_cls'].item() == pytest.approx((ce1 + ce2) / 2, rel=1e-5)  # both views
     # only RoI 0 is correctly classified by the teacher view -> consistency on it alone
-    cs = _kl(_softmax(a1[0]), _softmax(a2[0]))
+    cs = hand_kl(hand_softmax(a1[0]), hand_softmax(a2[0]))
     assert out['loss_consistency'].item() == pytest.approx(0.6 * cs, rel=1e-5)
 
     head = MDCSBBoxHead(**HEAD).train()

@@ -6,25 +6,8 @@ import torch
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
+from conftest import TINY_C as C, TINY_HEAD as HEAD, hand_ce, hand_kl, hand_softmax  # noqa: E402
 from hce_det.models.recognition import RIDEBBoxHead, ride_loss  # noqa: E402
-
-C = 3  # foreground classes in the tiny heads
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
-
-
-def _softmax(v):
-    e = [math.exp(x - max(v)) for x in v]
-    return [x / sum(e) for x in e]
-
-
-def _ce(v, y):
-    return -math.log(_softmax(v)[y])
-
-
-def _kl(p, q):
-    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q) if a > 0)
 
 
 # ------------------------------------------------------------------ RIDE / MDCS
@@ -36,10 +19,10 @@ def test_ride_loss_hand_and_expert_shapes():
     out = ride_loss([e1, e2], y, torch.ones(1), 1.0, margins, scale=2.0, temperature=1.0,
                     diversity_factor=-0.2)
     adj1, adj2 = [2.0, 0.0, 1.0 - 0.6, 0.0], [0.0, 1.0, -0.6, 1.0]
-    assert out['loss_cls'].item() == pytest.approx(_ce(adj1, 2) + _ce(adj2, 2), rel=1e-5)
+    assert out['loss_cls'].item() == pytest.approx(hand_ce(adj1, 2) + hand_ce(adj2, 2), rel=1e-5)
     mean = [1.0, 0.5, 0.5, 0.5]
-    kl = _kl(_softmax(mean), _softmax(e1[0].tolist())) + \
-        _kl(_softmax(mean), _softmax(e2[0].tolist()))
+    kl = hand_kl(hand_softmax(mean), hand_softmax(e1[0].tolist())) + \
+        hand_kl(hand_softmax(mean), hand_softmax(e2[0].tolist()))
     assert out['loss_diversity'].item() == pytest.approx(-0.2 * kl, rel=1e-5)
 
     head = RIDEBBoxHead(**HEAD, num_experts=3).train()

@@ -10,14 +10,10 @@ import torch.nn.functional as F
 
 pytest.importorskip('mmdet')
 import hce_det  # noqa: F401,E402
+from conftest import TINY_C as C, TINY_COUNTS as COUNTS, TINY_HEAD as HEAD  # noqa: E402
 from hce_det.models.recognition import (BBNBBoxHead, RIDEBBoxHead,  # noqa: E402
                                         effective_number_weights, ride_loss)
 from hce_det.models.recognition.ride import diversity_temperature, ldam_margins  # noqa: E402
-
-C = 3
-COUNTS = [100.0, 10.0, 1.0]
-HEAD = dict(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=C,
-            class_counts=COUNTS)
 
 
 def _res(n_pos, n_neg):

@@ -2,29 +2,10 @@
 and from a compare.py cr_da ladder JSON."""
 import json
 
-import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import AP50_CLASSES as CLASSES, ROOT, ap50_case
 from hce_det.evaluation.voc_per_class import per_class_ap50
-
-CLASSES = ('a', 'b', 'c')
-
-
-def _case():
-    def gt(boxes, labels):
-        return dict(bboxes=np.array(boxes, np.float32).reshape(-1, 4),
-                    labels=np.array(labels, np.int64),
-                    bboxes_ignore=np.zeros((0, 4), np.float32),
-                    labels_ignore=np.zeros((0, ), np.int64))
-
-    def det(rows):
-        return np.array(rows, np.float32).reshape(-1, 5)
-    gts = [gt([[0, 0, 10, 10], [20, 20, 30, 30]], [0, 1]), gt([[5, 5, 15, 15]], [0])]
-    preds = [[det([[0, 0, 10, 10, .9]]), det([[50, 50, 60, 60, .9], [20, 20, 30, 30, .8]]),
-              det([])],
-             [det([]), det([]), det([])]]
-    return preds, gts
 
 
 def _plot_mod():
@@ -52,7 +33,7 @@ DA_LADDER = dict(ladder='cr_da', metric='mAP50', iters=500, data_seed=0, git='ab
 
 def test_plot_per_class_from_tables(tmp_path):
     plot_mod = _plot_mod()
-    preds, gts = _case()
+    preds, gts = ap50_case()
     table = per_class_ap50(preds, gts, CLASSES, use_legacy_coordinate=False)
     (tmp_path / 't.json').write_text(json.dumps(table))
     ap = plot_mod.from_table(str(tmp_path / 't.json'))
