@@ -3,15 +3,17 @@
 
     python tools/analysis/benchmark_overhead.py CONFIG_A CONFIG_B [--size 512 512] [--batch 1]
         [--repeats 10] [--warmup 2] [--device cpu|cuda] [--threads 1] [--no-train]
+        [--checkpoints A.pth B.pth] [--val-data hce]
     OMP_NUM_THREADS=1 python tools/analysis/benchmark_overhead.py da [--iters 20] [--warmup 3]
         [--variants DA-Faster SW-Faster ...] [--same-images] [--data-root DIR] [--device cpu]
         [--threads 1] [--out da_timing.json]
 
 CONFIG_A/B: paths or mmdet::... names (mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py).
 
-Both models are built from their configs with random weights (no checkpoint, pretrained
-backbones off) and run on the *same* random image batch. Timings are interleaved (A, B, B, A,
-...) so slow drift of a shared machine hits both; we print the median of the repeats and the
+Both models are built from their configs with random weights (pretrained backbones off), or
+load trained ones (``--checkpoints``), and run on the *same* image batch: random images, or the
+first images of the built-in val split (``--val-data LADDER``). Timings are interleaved (A, B,
+B, A, ...) so slow drift of a shared machine hits both; we print the median of the repeats and the
 ratio B/A.
 
 ``da`` builds the ``cr_da`` ladder's variants (``tools/analysis/ladders.py``: same configs and
@@ -80,6 +82,29 @@ def make_batch(model, size, batch, n_cls, device, with_mask):
     data = demo_mm_inputs(batch_size=batch, image_shapes=(3, size[0], size[1]),
                           num_items=[5] * batch, num_classes=n_cls, with_mask=with_mask)
     return model.data_preprocessor(data, True)
+
+
+def val_batch(cfg, model, batch, ladder_name, data_root=None):
+    """The first ``batch`` images of the config's val split on the built-in data as
+    ``compare.py <ladder_name>`` sees it (the ladder's split renames; ``data_root``, default
+    data seed 0), through ``model``'s preprocessor."""
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from compare import data_root_for, repoint
+    from ladders import LADDERS
+    from mmengine.runner import Runner
+    cfg = copy.deepcopy(cfg)
+    repoint(cfg, data_root or data_root_for(0), LADDERS[ladder_name].splits)
+    dl = cfg.val_dataloader
+    dl.batch_size, dl.num_workers, dl.persistent_workers = batch, 0, False
+    data = next(iter(Runner.build_dataloader(dl, seed=0)))
+    return model.data_preprocessor(data, True)
+
+
+def load_weights(model, path):
+    """Trained weights (e.g. a ``compare.py`` run's ``iter_*.pth``) into ``model``."""
+    from mmengine.runner import load_checkpoint
+    load_checkpoint(model, path, map_location='cpu', strict=True)
+    return model
 
 
 def sync(device):
@@ -296,14 +321,30 @@ def main(argv=None):
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
     p.add_argument('--no-train', action='store_true', help='inference timing only')
+    p.add_argument('--checkpoints', nargs=2, metavar=('CKPT_A', 'CKPT_B'),
+                   help='trained weights of A and B (default: random weights; with random '
+                        'weights the number of boxes reaching NMS is arbitrary, so inference '
+                        'times of untrained detectors say little)')
+    p.add_argument('--val-data', metavar='LADDER',
+                   help='time on the first --batch images of the config\'s val split of the '
+                        'built-in data as compare.py LADDER uses it (e.g. hce, hce_scene) '
+                        'instead of random images of --size')
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    a, b = build(args.config_a, args.device), build(args.config_b, args.device)
+    cfg_a, cfg_b = load_cfg(args.config_a), load_cfg(args.config_b)
+    a, b = build_model(cfg_a, args.device), build_model(cfg_b, args.device)
+    if args.checkpoints:
+        load_weights(a, args.checkpoints[0]), load_weights(b, args.checkpoints[1])
     with_mask = getattr(a.roi_head, 'with_mask', False)
-    batch_a = make_batch(a, args.size, args.batch, num_classes(a), args.device, with_mask)
-    batch_b = make_batch(b, args.size, args.batch, num_classes(b), args.device, with_mask)
+    if args.val_data:
+        batch_a = val_batch(cfg_a, a, args.batch, args.val_data)
+        batch_b = val_batch(cfg_a, b, args.batch, args.val_data)
+        args.size = list(batch_a['inputs'].shape[-2:])
+    else:
+        batch_a = make_batch(a, args.size, args.batch, num_classes(a), args.device, with_mask)
+        batch_b = make_batch(b, args.size, args.batch, num_classes(b), args.device, with_mask)
     assert torch.equal(batch_a['inputs'], batch_b['inputs'])
 
     pa = sum(x.numel() for x in a.parameters())
@@ -311,6 +352,10 @@ def main(argv=None):
     print(f'device={args.device} threads={torch.get_num_threads()} image={args.size[0]}x'
           f'{args.size[1]} batch={args.batch} repeats={args.repeats} (median) warmup={args.warmup}')
     print(f'A: {args.config_a}\nB: {args.config_b}')
+    if args.checkpoints:
+        print(f'weights: {args.checkpoints[0]} | {args.checkpoints[1]}')
+    if args.val_data:
+        print(f'images: first {args.batch} of the val split ({args.val_data} ladder, data seed 0)')
     rows = [('params (M)', pa / 1e6, pb / 1e6)]
     ia, ib = interleaved(lambda r: time_predict(a, batch_a, args.device),
                          lambda r: time_predict(b, batch_b, args.device),

@@ -20,11 +20,13 @@ DA_Detection run one backbone forward per domain) or ``'joint'`` (one zero-padde
 domains); in both modes every image-level statistic covers each image's valid area only
 (``img_shape``; :mod:`.valid_area`). See the ``domain_forward`` argument.
 """
+import copy
 from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
 from mmdet.models.detectors import FasterRCNN
@@ -41,6 +43,8 @@ from .valid_area import valid_mask
 SOURCE, TARGET = 1, 0  # domain labels used by every discriminator
 SUFFIX = {'source': 's', 'target': 't'}
 DOMAIN_LABEL = {'source': SOURCE, 'target': TARGET}
+# RPN test settings train_cfg.target_proposal may override (mmdet RPNHead.predict_by_feat)
+TARGET_PROPOSAL_KEYS = {'nms_pre', 'max_per_img', 'nms', 'min_bbox_size'}
 # plain mmdet RoI heads and the DA twin DAFasterRCNN builds in their place
 DA_ROI_HEADS = {'StandardRoIHead': 'DAStandardRoIHead', 'CascadeRoIHead': 'DACascadeRoIHead'}
 
@@ -98,6 +102,9 @@ class DAFasterRCNN(FasterRCNN):
             (``ins_da.in_channels`` = box-head width + context width). Test time then runs the
             context branches too; see :mod:`.sw_context`.
         grl_scale: multiplies every discriminator's GRL coefficient (a hook may schedule it).
+        train_cfg.target_proposal: optional overrides of ``test_cfg.rpn`` for the target
+            proposals the instance terms read (default: none, the RPN in test mode as the
+            reference), e.g. ``dict(max_per_img=150)``; see :meth:`target_proposal_cfg`.
         data_preprocessor: a plain detection preprocessor is wrapped in
             ``DomainBatchPreprocessor`` (two-domain training batches; test batches go through
             the plain one).
@@ -162,6 +169,14 @@ class DAFasterRCNN(FasterRCNN):
         if self.ins_da is not None:
             self._check_ins_da(head)
         self.set_grl_scale(grl_scale)
+        self._check_target_proposal()
+
+    def _check_target_proposal(self) -> None:
+        extra = (self.train_cfg or {}).get('target_proposal', None) or {}
+        unknown = set(extra) - TARGET_PROPOSAL_KEYS
+        if unknown:
+            raise ValueError(f'unknown train_cfg.target_proposal keys {sorted(unknown)}; use '
+                             f'{sorted(TARGET_PROPOSAL_KEYS)} (they override test_cfg.rpn)')
 
     def da_bbox_head(self) -> nn.Module:
         """The box head (stage ``ins_da_stage``) whose outputs the instance terms read."""
@@ -351,14 +366,24 @@ class DAFasterRCNN(FasterRCNN):
                                                              self.ins_da_stage)
         return {**losses, **roi_losses}, outputs
 
+    def target_proposal_cfg(self) -> ConfigDict:
+        """RPN settings of the target proposals: ``test_cfg.rpn`` (the RPN in test mode, as
+        DA-Faster / CR-DA-DET) updated with ``train_cfg.target_proposal`` when given (e.g.
+        ``dict(max_per_img=150)``: fewer target RoIs per image)."""
+        cfg = ConfigDict(copy.deepcopy(self.test_cfg.rpn))
+        cfg.update(self.train_cfg.get('target_proposal', None) or {})
+        return cfg
+
     def target_rois(self, x: Optional[Tuple[Tensor]], samples: SampleList
                     ) -> Optional[RoIOutputs]:
-        """RoI-head outputs of the target proposals (RPN in test mode, DA-Faster), when the
-        instance terms need them."""
+        """RoI-head outputs of the target proposals (RPN in test mode, DA-Faster; see
+        :meth:`target_proposal_cfg`), when the instance terms need them."""
         if x is None or self.ins_da is None:
             return None
         with torch.no_grad():
-            proposals = self.rpn_head.predict(x, samples, rescale=False)
+            proposals = self.rpn_head.predict_by_feat(
+                *self.rpn_head(x), batch_img_metas=[s.metainfo for s in samples],
+                cfg=self.target_proposal_cfg(), rescale=False)
         rois = bbox2roi([p.bboxes.detach() for p in proposals])
         return self.roi_head.forward_rois(x, rois, self.ins_da_stage,
                                           [s.metainfo for s in samples])

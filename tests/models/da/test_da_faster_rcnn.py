@@ -205,6 +205,34 @@ def test_predict_equals_plain_faster_rcnn(da_setup):
         assert torch.equal(a.pred_instances.labels, b.pred_instances.labels)
 
 
+def test_target_proposals_follow_train_cfg_target_proposal(da_setup):
+    """``train_cfg.target_proposal`` overrides ``test_cfg.rpn`` for the target RoIs only: the
+    synth proxy keeps at most 150 per image; without it the RPN runs in test mode (reference)."""
+    cfg, model, batch = da_setup
+    model = copy.deepcopy(model).train()
+    assert cfg.model.train_cfg.target_proposal == dict(max_per_img=150)
+    merged = model.target_proposal_cfg()
+    assert merged.max_per_img == 150
+    assert merged.nms == model.test_cfg.rpn.nms and merged.nms_pre == model.test_cfg.rpn.nms_pre
+    assert model.test_cfg.rpn.max_per_img == 300  # test-time proposals untouched
+    from hce_det.models.da.domain_passes import split_domains
+    two = split_domains(batch['inputs'], batch['data_samples'])
+    x = model.roi_features(model.domain_passes(two))['target']
+    samples = two.tgt_samples
+
+    def per_image(max_per_img):
+        model.train_cfg.target_proposal = None if max_per_img is None else \
+            dict(max_per_img=max_per_img)
+        out = model.target_rois(x, samples)
+        return torch.bincount(out.rois[:, 0].long(), minlength=len(samples)).tolist()
+
+    with torch.no_grad():
+        small, full = per_image(7), per_image(None)
+        test_mode = [len(p) for p in model.rpn_head.predict(x, samples, rescale=False)]
+    assert all(0 < n <= 7 for n in small)
+    assert full == test_mode and max(full) > 7
+
+
 def test_build_time_errors(load_cfg):
     cfg = load_cfg(DA_ICR_CCR)
     bad = copy.deepcopy(cfg)
@@ -226,6 +254,10 @@ def test_build_time_errors(load_cfg):
     bad = copy.deepcopy(cfg)
     bad.model.consistency = dict(loss_weight=0.1, reference_channel=True)
     with pytest.raises(ValueError, match='reference_channels'):
+        _build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.model.train_cfg.target_proposal = dict(max_per_image=150)
+    with pytest.raises(ValueError, match='target_proposal keys'):
         _build(bad)
 
 

@@ -78,3 +78,28 @@ def test_da_mode_same_images_baseline(tiny_data):
     assert all(a is b for a, b in zip(plain['inputs'], src + tgt))
     assert [len(s.gt_instances) for s in plain['data_samples'][2:]] == [0, 0]
     assert all(len(s.gt_instances) > 0 for s in plain['data_samples'][:2])
+
+
+def test_val_batch_and_trained_weights(tiny_data, tmp_path):
+    """``--val-data``: the ladder's renamed val split, the same pixels for both models;
+    ``--checkpoints``: the saved weights, not the random ones."""
+    import torch
+    cfg = bo.load_cfg(osp.join(ROOT, 'configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py'))
+    a = bo.build_model(cfg, 'cpu')
+    batch = bo.val_batch(cfg, a, 3, 'hce', data_root=tiny_data)
+    samples = batch['data_samples']
+    assert batch['inputs'].shape[:2] == (3, 3) and len(samples) == 3
+    assert all(s.img_path.startswith(tiny_data) for s in samples)
+    with open(osp.join(tiny_data, 'annotations', 'context_cooc_val.json')) as f:
+        first = json.load(f)['images'][0]['file_name']
+    with open(osp.join(tiny_data, 'annotations', 'context_val.json')) as f:
+        plain = json.load(f)['images'][0]['file_name']
+    assert first != plain and samples[0].img_path.endswith(first)
+    b = bo.build_model(cfg, 'cpu')
+    with torch.no_grad():
+        for p in a.parameters():
+            p.add_(1.0)
+    torch.save(dict(state_dict=a.state_dict(), meta={}), tmp_path / 'a.pth')
+    assert not torch.equal(a.backbone.conv1.weight, b.backbone.conv1.weight)
+    bo.load_weights(b, str(tmp_path / 'a.pth'))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
