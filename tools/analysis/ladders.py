@@ -58,6 +58,8 @@ HCE_VARIANTS = [
     # of 'both' stays at chance after 300 iterations (image-level AP = class prevalence)
     Variant('both-conv', f'configs/hce/hce-both-conv_{_HCE}', ablation=True),
     Variant('gated-conv', f'configs/hce/hce-gated-conv_{_HCE}', ablation=True),
+    # gated-conv without early fusion (localisation untouched; see the config's comment)
+    Variant('late-conv', f'configs/hce/hce-late-conv_{_HCE}', ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
