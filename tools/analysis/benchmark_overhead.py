@@ -84,20 +84,24 @@ def make_batch(model, size, batch, n_cls, device, with_mask):
     return model.data_preprocessor(data, True)
 
 
-def val_batch(cfg, model, batch, ladder_name, data_root=None):
+def first_batches(dl_cfg, batch, n, seed=0):
+    """The first ``n`` batches of ``batch`` images of a dataloader config (no workers)."""
+    from mmengine.runner import Runner
+    dl_cfg.batch_size, dl_cfg.num_workers, dl_cfg.persistent_workers = batch, 0, False
+    it = iter(Runner.build_dataloader(dl_cfg, seed=seed))
+    return [next(it) for _ in range(n)]
+
+
+def val_data(cfg, batch, ladder_name, data_root=None):
     """The first ``batch`` images of the config's val split on the built-in data as
     ``compare.py <ladder_name>`` sees it (the ladder's split renames; ``data_root``, default
-    data seed 0), through ``model``'s preprocessor."""
+    data seed 0), before any preprocessor."""
     sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
     from compare import data_root_for, repoint
     from ladders import LADDERS
-    from mmengine.runner import Runner
     cfg = copy.deepcopy(cfg)
     repoint(cfg, data_root or data_root_for(0), LADDERS[ladder_name].splits)
-    dl = cfg.val_dataloader
-    dl.batch_size, dl.num_workers, dl.persistent_workers = batch, 0, False
-    data = next(iter(Runner.build_dataloader(dl, seed=0)))
-    return model.data_preprocessor(data, True)
+    return first_batches(cfg.val_dataloader, batch, 1)[0]
 
 
 def load_weights(model, path):
@@ -185,7 +189,6 @@ def da_setting(name, batch, data_root, device, n_batches, seed=0):
     from compare import load_config, repoint
     from ladders import LADDERS
     from mmengine.optim import build_optim_wrapper
-    from mmengine.runner import Runner
     ladder = LADDERS['cr_da']
     variant = ladder.variant(name)
     cfg = load_config(variant)
@@ -193,13 +196,11 @@ def da_setting(name, batch, data_root, device, n_batches, seed=0):
     if variant.edit is not None:
         variant.edit(cfg, {})
     dl = cfg.train_dataloader
-    dl.batch_size, dl.num_workers, dl.persistent_workers = batch, 0, False
     if 'source_ratio' in dl.sampler:  # GroupMultiSourceSampler: source_ratio [1, 1] -> 2+2
         dl.sampler.batch_size = batch
     model = build_model(cfg, device)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    it = iter(Runner.build_dataloader(dl, seed=seed))
-    return model, optim, [next(it) for _ in range(n_batches)]
+    return model, optim, first_batches(dl, batch, n_batches, seed)
 
 
 SAME_IMAGES = 'plain Faster R-CNN, same 2+2 img'
@@ -339,8 +340,9 @@ def main(argv=None):
         load_weights(a, args.checkpoints[0]), load_weights(b, args.checkpoints[1])
     with_mask = getattr(a.roi_head, 'with_mask', False)
     if args.val_data:
-        batch_a = val_batch(cfg_a, a, args.batch, args.val_data)
-        batch_b = val_batch(cfg_a, b, args.batch, args.val_data)
+        data = val_data(cfg_a, args.batch, args.val_data)
+        batch_a = a.data_preprocessor(copy.deepcopy(data), True)
+        batch_b = b.data_preprocessor(data, True)
         args.size = list(batch_a['inputs'].shape[-2:])
     else:
         batch_a = make_batch(a, args.size, args.batch, num_classes(a), args.device, with_mask)

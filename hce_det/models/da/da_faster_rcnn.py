@@ -380,13 +380,13 @@ class DAFasterRCNN(FasterRCNN):
         :meth:`target_proposal_cfg`), when the instance terms need them."""
         if x is None or self.ins_da is None:
             return None
+        metas = [s.metainfo for s in samples]
         with torch.no_grad():
             proposals = self.rpn_head.predict_by_feat(
-                *self.rpn_head(x), batch_img_metas=[s.metainfo for s in samples],
-                cfg=self.target_proposal_cfg(), rescale=False)
+                *self.rpn_head(x), batch_img_metas=metas, cfg=self.target_proposal_cfg(),
+                rescale=False)
         rois = bbox2roi([p.bboxes.detach() for p in proposals])
-        return self.roi_head.forward_rois(x, rois, self.ins_da_stage,
-                                          [s.metainfo for s in samples])
+        return self.roi_head.forward_rois(x, rois, self.ins_da_stage, metas)
 
     def image_alignment(self, passes: List[DomainPass]) -> Tuple[dict, Optional[dict]]:
         """DA-Faster image level: per-pixel 2-way CE over each image's valid pixels, averaged

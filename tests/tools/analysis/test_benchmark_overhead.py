@@ -80,13 +80,13 @@ def test_da_mode_same_images_baseline(tiny_data):
     assert all(len(s.gt_instances) > 0 for s in plain['data_samples'][:2])
 
 
-def test_val_batch_and_trained_weights(tiny_data, tmp_path):
+def test_val_data_and_trained_weights(tiny_data, tmp_path):
     """``--val-data``: the ladder's renamed val split, the same pixels for both models;
     ``--checkpoints``: the saved weights, not the random ones."""
     import torch
     cfg = bo.load_cfg(osp.join(ROOT, 'configs/demo/faster-rcnn_r18-thin_fpn_1k_synth-context.py'))
     a = bo.build_model(cfg, 'cpu')
-    batch = bo.val_batch(cfg, a, 3, 'hce', data_root=tiny_data)
+    batch = a.data_preprocessor(bo.val_data(cfg, 3, 'hce', data_root=tiny_data), True)
     samples = batch['data_samples']
     assert batch['inputs'].shape[:2] == (3, 3) and len(samples) == 3
     assert all(s.img_path.startswith(tiny_data) for s in samples)
