@@ -92,14 +92,28 @@ class ContextClassifier(BaseModule):
             nn.init.normal_(self.fc_cls.weight, std=0.01)
         nn.init.constant_(self.fc_cls.bias, 0.0)
 
-    def forward(self, x_context: Tensor) -> Tensor:
-        x = x_context.flatten(1) if self.pool == 'flatten' else x_context.mean(dim=(2, 3))
+    def pool_features(self, x_context: Tensor) -> Tensor:
+        """The classifier's input from ``x_context`` (R, C, S, S): GAP (R, C) or flattened."""
+        if self.pool == 'flatten':
+            return x_context.flatten(1)
+        # GAP as sum / (S*S): mean()'s values, and its backward is a broadcast view
+        return x_context.sum(dim=(2, 3)) / (x_context.shape[2] * x_context.shape[3])
+
+    def forward(self, x_context: Optional[Tensor], pooled: Optional[Tensor] = None) -> Tensor:
+        """Class logits (R, K+1) from ``x_context``, or from ``pooled`` = what
+        :meth:`pool_features` returns, computed elsewhere (the GAP that
+        ``HierarchicalContextRoI(..., fuse_into=...)`` returns)."""
+        x = self.pool_features(x_context) if pooled is None else pooled
         return self.fc_cls(self.fcs(x))
 
-    def train_scores(self, det_logits: Tensor, x_context: Tensor) -> Tensor:
+    def train_scores(self, det_logits: Tensor, x_context: Tensor,
+                     ctx_logits: Optional[Tensor] = None) -> Tensor:
         """Scores the box head's loss sees: ``s_det + s_ctx`` for trained fusion, else
-        ``s_det`` (the context classifier then learns from its own loss only)."""
-        return det_logits + self(x_context) if self.trained_fusion else det_logits
+        ``s_det`` (the context classifier then learns from its own loss only).
+        ``ctx_logits``: ``self(x_context)`` when already computed."""
+        if not self.trained_fusion:
+            return det_logits
+        return det_logits + (self(x_context) if ctx_logits is None else ctx_logits)
 
     def loss(self, ctx_logits: Tensor, labels: Tensor, label_weights: Tensor) -> dict:
         """``loss_ctx_cls`` (CE over the sampled RoIs, as the box head's) and ``acc_ctx``."""
@@ -107,12 +121,14 @@ class ContextClassifier(BaseModule):
         loss = self.loss_cls(ctx_logits, labels, label_weights, avg_factor=avg)
         return dict(loss_ctx_cls=loss, acc_ctx=accuracy(ctx_logits, labels))
 
-    def test_scores(self, det_logits: Tensor, x_context: Optional[Tensor]) -> Tensor:
+    def test_scores(self, det_logits: Tensor, x_context: Optional[Tensor],
+                    pooled: Optional[Tensor] = None) -> Tensor:
         """Scores for ``bbox_head.predict_by_feat``: log of the fused probabilities, so that its
-        softmax returns them exactly; ``test_branch='det'`` returns the detector's logits."""
+        softmax returns them exactly; ``test_branch='det'`` returns the detector's logits.
+        ``pooled``: see :meth:`forward`."""
         if self.test_branch == 'det':
             return det_logits
-        ctx_logits = self(x_context)
+        ctx_logits = self(x_context, pooled)
         if self.test_branch == 'context':
             return ctx_logits
         if self.trained_fusion:

@@ -7,6 +7,7 @@ conventional RoI features only.
 """
 from typing import List, Optional, Sequence, Union
 
+import torch
 from mmengine.model import ModuleList
 from torch import Tensor
 
@@ -118,7 +119,8 @@ class HCEMixin:
             return False
         return not fuse_scores or self.context_cls[stage].test_branch != 'det'
 
-    def _x_context(self, stage: int, x, rois: Tensor) -> Tensor:
+    def _global_ctx(self, stage: int, x) -> Optional[Tensor]:
+        """``W_g x_global + b`` of the stage's context module, once per batch."""
         ctx = self._context(x)
         module = self.context_roi[stage]
         glob = None
@@ -127,34 +129,63 @@ class HCEMixin:
             if glob is None:
                 glob = module.global_context(ctx['embedded'], getattr(x, 'img_shapes', None))
                 ctx['global_ctx'][stage] = glob
-        return module(ctx['embedded'], rois, glob)
+        return glob
+
+    def _x_context(self, stage: int, x, rois: Tensor) -> Tensor:
+        glob = self._global_ctx(stage, x)
+        return self.context_roi[stage](self._context(x)['embedded'], rois, glob)
 
     def _hce_bbox_forward(self, stage: int, x, rois: Tensor, roi_extractor, bbox_head) -> dict:
         """Conventional RoI feature -> early fusion with ``x_context`` -> bbox head; at test time
-        ``cls_score`` is replaced by the late-fused scores (see ``ContextClassifier``)."""
+        ``cls_score`` is replaced by the late-fused scores (see ``ContextClassifier``).
+
+        With ``GridRoIAlign`` (and a GAP context classifier) the context branch runs fused
+        (``HierarchicalContextRoI`` with ``fuse_into``): ``x_context`` is then None in the
+        results, and the early fusion is added into ``bbox_feats`` in place (unless a mask
+        branch sharing the box RoI extractor reads them in training)."""
         bbox_feats = roi_extractor(x[:roi_extractor.num_inputs], rois)
         fuse_scores = getattr(x, 'fuse_scores', False)
-        x_context = None
-        if self._needs_context_rois(stage, fuse_scores):
-            x_context = self._x_context(stage, x, rois)
-            head_in = self.context_roi[stage].fuse(bbox_feats, x_context)
-        else:
+        module = self.context_roi[stage]
+        clf = None if self.context_cls is None else self.context_cls[stage]
+        x_context = ctx_logits = pooled = None
+        if not self._needs_context_rois(stage, fuse_scores):
             head_in = bbox_feats
+        elif (module.fused_ok and (fuse_scores or torch.is_grad_enabled())
+              and (clf is None or clf.pool == 'avg' or (fuse_scores and clf.test_branch == 'det'))):
+            want_mean = clf is not None and not (fuse_scores and clf.test_branch == 'det')
+            # a mask branch that shares the box RoI extractor reads bbox_feats in training
+            shared = getattr(self, 'with_mask', False) and getattr(self, 'share_roi_extractor',
+                                                                   False)
+            head_in, pooled = module(self._context(x)['embedded'], rois,
+                                     self._global_ctx(stage, x), fuse_into=bbox_feats,
+                                     mean=want_mean, inplace=not shared)
+            if clf is not None and not fuse_scores:
+                ctx_logits = clf(None, pooled)
+        else:
+            x_context = self._x_context(stage, x, rois)
+            if clf is not None and not fuse_scores:
+                # training: s_ctx once, for the fused scores and the context loss; computed
+                # before the fusion so that backward sums x_context's two grads in place
+                ctx_logits = clf(x_context)
+            head_in = module.fuse(bbox_feats, x_context)
         cls_score, bbox_pred = bbox_head(head_in)
-        if self.context_cls is not None and fuse_scores:
-            cls_score = self.context_cls[stage].test_scores(cls_score, x_context)
-        elif self.context_cls is not None:  # training: trained late fusion scores s_det + s_ctx
-            cls_score = self.context_cls[stage].train_scores(cls_score, x_context)
-        # bbox_feats stays the conventional feature: a shared mask branch is untouched
+        if clf is not None and fuse_scores:
+            cls_score = clf.test_scores(cls_score, x_context, pooled)
+        elif clf is not None:  # training: trained late fusion scores s_det + s_ctx
+            cls_score = clf.train_scores(cls_score, x_context, ctx_logits)
+        # a shared mask branch gets the conventional feature (see above)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats,
-                    x_context=x_context)
+                    x_context=x_context, ctx_logits=ctx_logits)
 
     def _context_cls_loss(self, stage: int, bbox_results: dict, labels: Tensor,
                           label_weights: Tensor) -> dict:
         if self.context_cls is None:
             return {}
         clf = self.context_cls[stage]
-        return clf.loss(clf(bbox_results['x_context']), labels, label_weights)
+        logits = bbox_results.get('ctx_logits')
+        if logits is None:
+            logits = clf(bbox_results['x_context'])
+        return clf.loss(logits, labels, label_weights)
 
     def _img_cls_loss(self, x: HCEFeatures, batch_data_samples) -> dict:
         gts, ignores, _ = unpack_gt_instances(batch_data_samples)
