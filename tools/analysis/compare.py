@@ -86,7 +86,11 @@ def configure(cfg, ladder: Ladder, variant: Variant, seed: int, iters: int, data
     cfg.randomness = dict(seed=seed)
     scale_schedule(cfg, iters)
     # validate every ``curve_every`` iterations (curve) or never inside train(): once, after
+    # (mmengine's loop also validates at the last iteration unless ``val_begin`` is past it;
+    # that duplicate of ``runner.val()`` cost ~1 min per ladder run)
     cfg.train_cfg.val_interval = curve_every if curve_every else iters + 1
+    if not curve_every:
+        cfg.train_cfg.val_begin = iters + 1
     cfg.default_hooks.checkpoint.update(interval=iters, max_keep_ckpts=1, save_last=True)
     cfg.default_hooks.logger.interval = max(1, min(50, iters // 10))
     if ladder.twin:

@@ -57,6 +57,28 @@ def test_variants_start_bit_identical_in_shared_modules(tiny_data, tmp_path):
     assert any(not torch.equal(vanilla[k], control[k]) for k in shared)
 
 
+class _CountVals(Hook):
+    def __init__(self):
+        self.n = 0
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.n += 1
+
+
+def test_a_plain_run_validates_once_after_training(tiny_data, tmp_path):
+    """mmengine's train loop validates at its last iteration whatever ``val_interval`` is;
+    a plain (no curve) run must leave that to ``runner.val()`` alone."""
+    ladder = LADDERS['hce']
+    runner = build_variant_runner(ladder, ladder.variant('vanilla'), 0, 2, tiny_data,
+                                  str(tmp_path), {})
+    count = _CountVals()
+    runner.register_hook(count)
+    runner.train()
+    assert count.n == 0
+    runner.val()
+    assert count.n == 1
+
+
 def test_a_killed_ladder_resumes_without_rerunning_finished_pairs(tmp_path):
     ladder = LADDERS['hce']
     variants = [ladder.variant('vanilla'), ladder.variant('both')]
