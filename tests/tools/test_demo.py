@@ -21,3 +21,19 @@ def test_demo_summary_table_and_per_class_plot(tmp_path):
     png = tmp_path / 'pc.png'
     demo.plot_per_class(rows, str(png))
     assert png.stat().st_size > 1000
+
+
+def test_runs_side_by_side_equal_one_thread_runs_in_turn(tiny_data, tmp_path, one_thread):
+    """``--jobs 2`` (worker processes, one thread each) gives exactly the metrics of the same
+    runs trained one after the other in one thread, and prints each run's AP table."""
+    from tools import demo
+    from tools.analysis.ladders import LADDERS
+    ladder = LADDERS['hce']
+    variants = [ladder.variant('vanilla'), ladder.variant('embloss')]
+    par = demo.train_all(ladder, variants, 0, 2, tiny_data, str(tmp_path / 'par'), jobs=2)
+    seq = demo.train_all(ladder, variants, 0, 2, tiny_data, str(tmp_path / 'seq'), jobs=1)
+    assert [r['variant'] for r in par] == ['vanilla', 'embloss']
+    for a, b in zip(par, seq):
+        assert a['raw'] == b['raw']
+    table = demo.ap_table(str(tmp_path / 'par' / 'vanilla.log'))
+    assert table.splitlines()[1].split()[1:3] == ['category', '|']
