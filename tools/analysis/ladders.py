@@ -60,6 +60,8 @@ HCE_VARIANTS = [
     Variant('gated-conv', f'configs/hce/hce-gated-conv_{_HCE}', ablation=True),
     # gated-conv without early fusion (localisation untouched; see the config's comment)
     Variant('late-conv', f'configs/hce/hce-late-conv_{_HCE}', ablation=True),
+    # late-conv whose HCE losses do not reach the backbone and neck (see the config's comment)
+    Variant('late-conv-detach', f'configs/hce/hce-late-conv-detach_{_HCE}', ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
