@@ -3,6 +3,8 @@ in ``MODELS``, so that the base head's own behaviour (dynamic IoU / beta schedul
 reweighting, Double-Head branches, Grid points, HTC interleaving and semantic features, mask
 scoring) is kept. ``HCERoIHead`` is the ``StandardRoIHead`` one (Faster / Mask / Libra R-CNN).
 Families that cannot fit are registered as builders that raise a clear error."""
+import inspect
+
 from mmdet.models import roi_heads
 from mmdet.registry import MODELS
 
@@ -33,11 +35,52 @@ REFUSED = {
 }
 
 
+# train_cfg keys read only by one family -> its base (else they would be silently ignored)
+TRAIN_KEYS = {'dynamic_rcnn': 'DynamicRoIHead', 'isr': 'PISARoIHead', 'carl': 'PISARoIHead'}
+
+
+def _init_args(cls: type) -> set:
+    """Named ``__init__`` arguments over ``cls``'s MRO."""
+    names = set()
+    for c in cls.__mro__:
+        if '__init__' in vars(c):
+            names |= {n for n, p in inspect.signature(c.__init__).parameters.items()
+                      if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return names - {'self'}
+
+
+def _family_hint(name: str, base: type, kwargs: dict) -> None:
+    """A clear error when the config belongs to another family than ``name``'s base (e.g.
+    ``HCERoIHead`` on a Dynamic R-CNN config, whose schedule would silently disappear)."""
+    hce = _init_args(HCEMixin)
+    for key in kwargs:
+        if key in hce or key in _init_args(base):
+            continue
+        owners = [b for b in SUPPORTED if key in _init_args(getattr(roi_heads, b))]
+        fix = (f"use roi_head.type='{SUPPORTED[owners[0]]}' ({owners[0]} reads it)" if owners
+               else 'remove it')
+        raise ValueError(f'roi_head.{key} is not an argument of {name} ({base.__name__}): {fix}')
+    train = kwargs.get('train_cfg') or {}
+    for cfg in (train if isinstance(train, (list, tuple)) else [train]):
+        for key, owner in TRAIN_KEYS.items():
+            if key in (cfg or {}) and not issubclass(base, getattr(roi_heads, owner)):
+                raise ValueError(f'train_cfg.rcnn.{key} is read by {owner} only and {name} '
+                                 f"({base.__name__}) would ignore it: use roi_head.type="
+                                 f"'{SUPPORTED[owner]}'")
+
+
 def hce_head_class(base: type, name: str) -> type:
-    """``class <name>(HCEMixin, base)`` with the mixin's docstring."""
+    """``class <name>(HCEMixin, base)`` with the mixin's docstring; checks its config keys
+    against the base first (:func:`_family_hint`)."""
     doc = f'``{base.__name__}`` with Hierarchical Context Embedding on the box branch.\n\n' + \
         HCEMixin.__doc__
-    return type(name, (HCEMixin, base), dict(__doc__=doc, __module__=__name__))
+
+    def __init__(self, **kwargs):
+        _family_hint(name, base, kwargs)
+        HCEMixin.__init__(self, **kwargs)
+
+    return type(name, (HCEMixin, base), dict(__doc__=doc, __module__=__name__,
+                                              __init__=__init__))
 
 
 def _refusal(base: str, reason: str):

@@ -131,7 +131,8 @@ def test_family_trains_and_predicts_with_hce(family):
     model.eval()
     with torch.no_grad():
         results = model.predict(data['inputs'], copy.deepcopy(data['data_samples']))
-    assert len(results) == 2
+        outs = model._forward(data['inputs'], copy.deepcopy(data['data_samples']))  # tensor mode
+    assert len(outs) > 0 and len(results) == 2
     for r in results:
         assert r.pred_instances.bboxes.shape[1] == 4
         assert torch.isfinite(r.pred_instances.scores).all()
@@ -233,3 +234,20 @@ def test_unfit_families_are_refused_at_build(rel, hce_type, match):
     init_default_scope('mmdet')
     with pytest.raises(ValueError, match=match):
         MODELS.build(roi)
+
+
+@pytest.mark.parametrize('family,key,fix', [
+    ('dynamic', 'dynamic_rcnn', 'HCEDynamicRoIHead'),
+    ('pisa', 'isr', 'HCEPISARoIHead'),
+    ('double_head', 'reg_roi_scale_factor', 'HCEDoubleHeadRoIHead'),
+    ('grid', 'grid_roi_extractor', 'HCEGridRoIHead'),
+    ('ms_rcnn', 'mask_iou_head', 'HCEMaskScoringRoIHead'),
+    ('htc', 'interleaved', 'HCEHybridTaskCascadeRoIHead'),
+])
+def test_another_familys_config_names_the_key_and_the_hce_type(family, key, fix):
+    """``HCERoIHead`` / ``HCECascadeRoIHead`` on another family's config is a build error that
+    names the key and the HCE type to use, instead of dropping that family's behaviour."""
+    wrong = 'HCECascadeRoIHead' if family == 'htc' else 'HCERoIHead'
+    cfg = small_cfg(FAMILIES[family][0], wrong)
+    with pytest.raises(ValueError, match=f'{key}.*{fix}'):
+        build(cfg)
