@@ -20,6 +20,7 @@ SUPPORTED = {
     'GridRoIHead': 'HCEGridRoIHead',
     'HybridTaskCascadeRoIHead': 'HCEHybridTaskCascadeRoIHead',
     'MaskScoringRoIHead': 'HCEMaskScoringRoIHead',
+    'PointRendRoIHead': 'HCEPointRendRoIHead',
 }
 
 # base class name -> why HCE does not fit it
@@ -30,6 +31,9 @@ REFUSED = {
     'SCNetRoIHead': 'SCNet feeds its box heads a global context branch and feature relay through '
                     '_bbox_forward(glbctx_feat=...) and SCNetBBoxHead(return_shared_feat=...); '
                     'HCE does not implement that forward (not tested)',
+    'MultiInstanceRoIHead': 'CrowdDet predicts num_instance boxes per RoI (a dict of scores from '
+                            'MultiInstanceBBoxHead) trained by EMD matching, so there is no single '
+                            'RoI label for the context classifier nor one score to fuse',
     'TridentRoIHead': 'TridentNet runs a C4 shared_head over branch-replicated proposals; HCE '
                       'fuses x_context into the RoI feature of an FPN box head',
 }

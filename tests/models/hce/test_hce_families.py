@@ -42,6 +42,8 @@ FAMILIES = {
             ('s2.loss_mask', 'loss_semantic_seg'), True),
     'ms_rcnn': ('ms_rcnn/ms-rcnn_r50_fpn_1x_coco.py', 'HCEMaskScoringRoIHead',
                 ('loss_mask_iou', ), True),
+    'point_rend': ('point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py', 'HCEPointRendRoIHead',
+                   ('loss_point', ), True),
 }
 
 
@@ -74,7 +76,7 @@ def small_cfg(rel: str, hce_type=None, **hce_keys):
     cfg.backbone.update(depth=18, init_cfg=None)
     _listed(cfg.neck)[0].in_channels = [64, 128, 256, 512]
     roi = cfg.roi_head
-    for key in ('bbox_head', 'mask_head', 'mask_iou_head'):
+    for key in ('bbox_head', 'mask_head', 'mask_iou_head', 'point_head'):
         for h in _listed(roi.get(key) or []):
             h.num_classes = 10
     cfg.train_cfg.rpn_proposal.max_per_img = 64
@@ -225,6 +227,8 @@ def test_zero_gate_gives_the_plain_family_outputs(family):
 @pytest.mark.parametrize('rel,hce_type,match', [
     ('sparse_rcnn/sparse-rcnn_r50_fpn_1x_coco.py', 'HCESparseRoIHead', 'Hungarian'),
     ('scnet/scnet_r50_fpn_1x_coco.py', 'HCESCNetRoIHead', 'glbctx_feat'),
+    ('crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py', 'HCEMultiInstanceRoIHead',
+     'EMD'),
     ('tridentnet/tridentnet_r50-caffe_1x_coco.py', 'HCETridentRoIHead', 'C4 shared_head'),
     ('faster_rcnn/faster-rcnn_r50-caffe_c4-1x_coco.py', 'HCERoIHead', 'shared_head'),
 ])
