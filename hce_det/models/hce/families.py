@@ -56,6 +56,12 @@ def _init_args(cls: type) -> set:
 def _family_hint(name: str, base: type, kwargs: dict) -> None:
     """A clear error when the config belongs to another family than ``name``'s base (e.g.
     ``HCERoIHead`` on a Dynamic R-CNN config, whose schedule would silently disappear)."""
+    if 'base' in kwargs:
+        want = kwargs['base']
+        fix = (f"roi_head.type='{SUPPORTED[want]}'" if want in SUPPORTED else
+               f'a plain {want} (HCE does not support it)' if want in REFUSED else
+               f'one of {sorted(SUPPORTED.values())}')
+        raise ValueError(f'roi_head.base={want!r}: the base head is chosen by the type; use {fix}')
     hce = _init_args(HCEMixin)
     for key in kwargs:
         if key in hce or key in _init_args(base):

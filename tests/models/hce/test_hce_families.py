@@ -255,3 +255,9 @@ def test_another_familys_config_names_the_key_and_the_hce_type(family, key, fix)
     cfg = small_cfg(FAMILIES[family][0], wrong)
     with pytest.raises(ValueError, match=f'{key}.*{fix}'):
         build(cfg)
+
+
+def test_base_key_points_to_the_hce_type():
+    cfg = small_cfg(FAMILIES['dynamic'][0], 'HCERoIHead', base='DynamicRoIHead')
+    with pytest.raises(ValueError, match="roi_head.type='HCEDynamicRoIHead'"):
+        build(cfg)
