@@ -4,8 +4,8 @@ map of one class as a heat map (PNG).
     python tools/analysis/show_context.py CONFIG IMAGE --out ctx.png [--checkpoint CKPT]
         [--cls boat] [--score-thr 0.3] [--topk 5] [--ann-file ANN.json | --ann-file none]
 
-``CONFIG`` must use an HCE RoI head (``HCERoIHead`` / ``HCECascadeRoIHead``). Without
-``--checkpoint`` the weights are random (useful only to check the script).
+``CONFIG`` must use an HCE RoI head (``HCERoIHead``, ``HCECascadeRoIHead`` or any
+``HCE<Base>``). Without ``--checkpoint`` the weights are random (useful only to check the script).
 Ground truth is drawn next to the detections (dashed, labelled ``gt <class>``), so a wrong
 detection no longer looks right: the boxes of IMAGE in ``--ann-file`` (COCO JSON; default the
 config's test annotations).

@@ -2,8 +2,9 @@
 from .categorical_embedding import CategoricalEmbedding, image_level_targets
 from .context_classifier import ContextClassifier, fuse_class_probs
 from .context_roi import HierarchicalContextRoI
-from .hce_cascade_roi_head import HCECascadeRoIHead
-from .hce_roi_head import HCEFeatures, HCERoIHead
+from .families import HCE_HEADS, REFUSED, SUPPORTED, HCECascadeRoIHead, HCERoIHead
+from .hce_roi_head import HCEFeatures, HCEMixin
 
 __all__ = ['CategoricalEmbedding', 'image_level_targets', 'ContextClassifier', 'fuse_class_probs',
-           'HierarchicalContextRoI', 'HCERoIHead', 'HCECascadeRoIHead', 'HCEFeatures']
+           'HierarchicalContextRoI', 'HCERoIHead', 'HCECascadeRoIHead', 'HCEFeatures', 'HCEMixin',
+           'HCE_HEADS', 'SUPPORTED', 'REFUSED']

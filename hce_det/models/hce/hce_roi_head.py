@@ -1,17 +1,20 @@
 """HCE RoI heads: switch HCE on in any mmdet two-stage config by changing ``roi_head.type``.
 
-``HCERoIHead`` (Faster / Mask R-CNN) subclasses ``StandardRoIHead``; the image-level categorical
-embedding, the hierarchical context RoI module and the context classifier live in the RoI head,
-so the detector, neck and bbox head stay stock mmdet. The mask branch (if any) sees the
-conventional RoI features only.
+:class:`HCEMixin` adds HCE to an mmdet RoI head class; ``families.py`` applies it to every
+supported base (``HCERoIHead`` = Standard, ``HCECascadeRoIHead``, ``HCEDynamicRoIHead`` ...).
+The image-level categorical embedding, the hierarchical context RoI module and the context
+classifier live in the RoI head, so the detector, neck and bbox head stay stock mmdet and the
+base head's own flow (samplers, schedules, reweighting, extra branches) runs unchanged. The mask
+branch (if any) sees the conventional RoI features only.
 """
-from typing import List, Optional, Sequence, Union
+import inspect
+from typing import Optional, Sequence, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import ModuleList
 from torch import Tensor
 
-from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 
@@ -36,14 +39,56 @@ def _per_stage(cfg, num_stages: int, key: str) -> list:
     return [None if cfg is None else dict(cfg) for _ in range(num_stages)]
 
 
+def _bind(method, args: tuple, kwargs: dict) -> dict:
+    """``method``'s arguments by name (the base heads pass them positionally or by keyword)."""
+    bound = inspect.signature(method).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
 class HCEMixin:
-    """Builds and runs the HCE modules; shared by the standard and the cascade RoI heads."""
+    """HCE for an mmdet RoI head class (put first in the bases: ``(HCEMixin, Base)``).
+
+    Args (besides the base head's):
+        context_embedding: :class:`CategoricalEmbedding` options; ``num_classes``,
+            ``in_channels`` and ``embed_channels`` default to the bbox head's classes and the
+            RoI extractor's width. Default ``dict()`` (P3, GAP+GMP, BCE weight 1).
+        context_roi: :class:`HierarchicalContextRoI` options, e.g. ``early_fusion='sum'``
+            (default) / ``'concat'`` / ``None``, ``use_global=True``; multi-stage heads: one
+            dict (copied per stage, separate weights) or a list with one entry per stage.
+        late_fusion: :class:`ContextClassifier` options (``fusion='mean'``,
+            ``test_branch='both'``, loss weight 1.0) or ``None`` to disable late fusion;
+            per stage as ``context_roi``. Default ``dict()`` (on).
+
+    The base's ``_bbox_forward`` is replaced by :meth:`_hce_bbox_forward`, which keeps the two
+    base-specific inputs of mmdet's box heads: HTC's semantic RoI feature (added to the box
+    feature) and Double-Head's enlarged regression RoI feature (``reg_roi_scale_factor``).
+    """
+
+    def __init__(self, context_embedding: dict = dict(),
+                 context_roi: Union[dict, list] = dict(),
+                 late_fusion: Optional[Union[dict, list]] = dict(), **kwargs) -> None:
+        super().__init__(**kwargs)
+        heads, extractors = self.bbox_head, self.bbox_roi_extractor
+        if not isinstance(heads, ModuleList):
+            heads, extractors = [heads], [extractors]
+        self._build_hce(context_embedding, context_roi, late_fusion, list(heads),
+                        list(extractors))
+
+    def _stage(self, stage: int) -> tuple:
+        """(RoI extractor, bbox head) of ``stage``."""
+        if isinstance(self.bbox_head, ModuleList):
+            return self.bbox_roi_extractor[stage], self.bbox_head[stage]
+        return self.bbox_roi_extractor, self.bbox_head
 
     def _build_hce(self, context_embedding: dict, context_roi: Union[dict, list],
                    late_fusion: Optional[Union[dict, list]], heads: list, extractors: list
                    ) -> None:
         if getattr(self, 'shared_head', None) is not None:
-            raise ValueError('HCE RoI heads do not support roi_head.shared_head (C4 models)')
+            raise ValueError(
+                f'{type(self).__name__}: roi_head.shared_head (C4 models such as Faster R-CNN C4 '
+                f'or TridentNet) is not supported: HCE fuses x_context into the RoI feature '
+                f'of an FPN box head; use an FPN config')
         num_classes = heads[0].num_classes
         ext = extractors[0]
         emb = dict(type='CategoricalEmbedding')
@@ -135,15 +180,62 @@ class HCEMixin:
         glob = self._global_ctx(stage, x)
         return self.context_roi[stage](self._context(x)['embedded'], rois, glob)
 
-    def _hce_bbox_forward(self, stage: int, x, rois: Tensor, roi_extractor, bbox_head) -> dict:
+    def _bbox_forward(self, *args, **kwargs) -> dict:
+        """The base's ``_bbox_forward`` signature (``(x, rois)``, ``(stage, x, rois)``, HTC's
+        ``semantic_feat=``), run by :meth:`_hce_bbox_forward`."""
+        a = _bind(super()._bbox_forward, args, kwargs)
+        stage, x, rois = a.pop('stage', 0), a.pop('x'), a.pop('rois')
+        return self._hce_bbox_forward(stage, x, rois, **a)
+
+    def bbox_loss(self, *args, **kwargs) -> dict:
+        """The base's ``bbox_loss`` plus the context classifier's loss on the same RoI labels
+        (the base's ``bbox_targets`` when it returns them, else ``get_targets``)."""
+        bbox_results = super().bbox_loss(*args, **kwargs)
+        if self.context_cls is None:
+            return bbox_results
+        a = _bind(super().bbox_loss, args, kwargs)
+        stage = a.get('stage', 0)
+        targets = bbox_results.get('bbox_targets')
+        if targets is None:
+            cfg = self.train_cfg[stage] if isinstance(self.train_cfg, list) else self.train_cfg
+            targets = self._stage(stage)[1].get_targets(a['sampling_results'], cfg, concat=True)
+        bbox_results['loss_bbox'].update(
+            self._context_cls_loss(stage, bbox_results, targets[0], targets[1]))
+        return bbox_results
+
+    def _base_roi_feats(self, roi_extractor, x, rois: Tensor,
+                        semantic_feat: Optional[Tensor] = None) -> Tensor:
+        """The conventional RoI feature; HTC adds its semantic RoI feature (as mmdet's
+        ``HybridTaskCascadeRoIHead._bbox_forward``)."""
+        feats = roi_extractor(x[:roi_extractor.num_inputs], rois)
+        if semantic_feat is not None and 'bbox' in self.semantic_fusion:
+            sem = self.semantic_roi_extractor([semantic_feat], rois)
+            if sem.shape[-2:] != feats.shape[-2:]:
+                sem = F.adaptive_avg_pool2d(sem, feats.shape[-2:])
+            feats = feats + sem
+        return feats
+
+    def _run_bbox_head(self, bbox_head, head_in: Tensor, roi_extractor, x, rois: Tensor):
+        """``bbox_head(head_in)``; Double-Head R-CNN's head also reads the RoI feature of the
+        boxes enlarged by ``reg_roi_scale_factor`` for its (conv) regression branch, which
+        stays conventional (HCE feeds the classification branch)."""
+        scale = getattr(self, 'reg_roi_scale_factor', None)
+        if scale is None:
+            return bbox_head(head_in)
+        reg_feats = roi_extractor(x[:roi_extractor.num_inputs], rois, roi_scale_factor=scale)
+        return bbox_head(head_in, reg_feats)
+
+    def _hce_bbox_forward(self, stage: int, x, rois: Tensor, **extra) -> dict:
         """Conventional RoI feature -> early fusion with ``x_context`` -> bbox head; at test time
         ``cls_score`` is replaced by the late-fused scores (see ``ContextClassifier``).
+        ``extra``: the base's other ``_bbox_forward`` arguments (HTC: ``semantic_feat``).
 
         With ``GridRoIAlign`` (and a GAP context classifier) the context branch runs fused
         (``HierarchicalContextRoI`` with ``fuse_into``): ``x_context`` is then None in the
         results, and the early fusion is added into ``bbox_feats`` in place (unless a mask
         branch sharing the box RoI extractor reads them in training)."""
-        bbox_feats = roi_extractor(x[:roi_extractor.num_inputs], rois)
+        roi_extractor, bbox_head = self._stage(stage)
+        bbox_feats = self._base_roi_feats(roi_extractor, x, rois, **extra)
         fuse_scores = getattr(x, 'fuse_scores', False)
         module = self.context_roi[stage]
         clf = None if self.context_cls is None else self.context_cls[stage]
@@ -168,7 +260,7 @@ class HCEMixin:
                 # before the fusion so that backward sums x_context's two grads in place
                 ctx_logits = clf(x_context)
             head_in = module.fuse(bbox_feats, x_context)
-        cls_score, bbox_pred = bbox_head(head_in)
+        cls_score, bbox_pred = self._run_bbox_head(bbox_head, head_in, roi_extractor, x, rois)
         if clf is not None and fuse_scores:
             cls_score = clf.test_scores(cls_score, x_context, pooled)
         elif clf is not None:  # training: trained late fusion scores s_det + s_ctx
@@ -210,37 +302,3 @@ class HCEMixin:
         """``cat_maps`` (N,K,h,w), image ``scores`` (sigmoid, N,K) for visualisation."""
         ctx = self._context(HCEFeatures(x))
         return dict(cat_maps=ctx['cat_maps'], scores=ctx['img_logits'].sigmoid())
-
-
-@MODELS.register_module()
-class HCERoIHead(HCEMixin, StandardRoIHead):
-    """``StandardRoIHead`` with Hierarchical Context Embedding on the box branch.
-
-    Args (besides ``StandardRoIHead``'s):
-        context_embedding: :class:`CategoricalEmbedding` options; ``num_classes``,
-            ``in_channels`` and ``embed_channels`` default to the bbox head's classes and the
-            RoI extractor's width. Default ``dict()`` (P3, GAP+GMP, BCE weight 1).
-        context_roi: :class:`HierarchicalContextRoI` options, e.g. ``early_fusion='sum'``
-            (default) / ``'concat'`` / ``None``, ``use_global=True``.
-        late_fusion: :class:`ContextClassifier` options (``fusion='mean'``,
-            ``test_branch='both'``, loss weight 1.0) or ``None`` to disable late fusion.
-            Default ``dict()`` (on).
-    """
-
-    def __init__(self, context_embedding: dict = dict(), context_roi: dict = dict(),
-                 late_fusion: Optional[dict] = dict(), **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._build_hce(context_embedding, context_roi, late_fusion,
-                        [self.bbox_head], [self.bbox_roi_extractor])
-
-    def _bbox_forward(self, x, rois: Tensor) -> dict:
-        return self._hce_bbox_forward(0, x, rois, self.bbox_roi_extractor, self.bbox_head)
-
-    def bbox_loss(self, x, sampling_results: List) -> dict:
-        bbox_results = super().bbox_loss(x, sampling_results)
-        if self.context_cls is not None:
-            labels, label_weights = self.bbox_head.get_targets(
-                sampling_results, self.train_cfg, concat=True)[:2]
-            bbox_results['loss_bbox'].update(
-                self._context_cls_loss(0, bbox_results, labels, label_weights))
-        return bbox_results
