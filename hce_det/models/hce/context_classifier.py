@@ -1,6 +1,12 @@
 """Late fusion of HCE (arXiv:2008.01338, Sec. 3.3): a context classifier on ``x_context`` with its
-own cross-entropy, whose class probabilities are combined with the detector's at test time."""
-from typing import Optional
+own cross-entropy, whose class probabilities are combined with the detector's at test time.
+
+Sigmoid-family box heads (a ``loss_cls`` with ``custom_cls_channels``: APA, Gumbel, DropLoss,
+EQLv2, Federated, Seesaw ...): the context classifier gets the head's output channels and a loss of
+the head's type (so its own activation, e.g. its own APA λ, κ); fusion combines the per-class
+scores each branch's activation gives (no softmax background), see :func:`fuse_activated_scores`.
+"""
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -10,6 +16,7 @@ from torch import Tensor
 
 from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS
+from ..long_tail.score_inverse import logits_for_scores
 
 FUSIONS = ('mean', 'weighted', 'geometric', 'logit_sum')
 POOLS = ('avg', 'flatten')
@@ -32,16 +39,37 @@ def fuse_class_probs(det_logits: Tensor, ctx_logits: Tensor, mode: str = 'mean',
     return w * F.softmax(det_logits, dim=-1) + (1 - w) * F.softmax(ctx_logits, dim=-1)
 
 
+def fuse_activated_scores(p_det: Tensor, p_ctx: Tensor, mode: str = 'mean',
+                          det_weight: float = 0.5) -> Tensor:
+    """Sigmoid-family heads: per-class scores (R, C+1) combined class by class, each branch's
+    scores taken after its own activation (``loss_cls.get_activation``).
+
+    ``mean``: (p_det + p_ctx) / 2; ``weighted``: w p_det + (1-w) p_ctx; ``geometric``:
+    p_det^w p_ctx^(1-w) (not renormalised: classes are independent). ``logit_sum`` is not a
+    score rule here: the head's activation of s_det + s_ctx (:meth:`ContextClassifier.test_scores`).
+    """
+    if mode == 'logit_sum':
+        raise ValueError('logit_sum fuses logits (the head activation of s_det + s_ctx), not scores')
+    if mode == 'geometric':
+        return p_det.pow(det_weight) * p_ctx.pow(1 - det_weight)
+    w = 0.5 if mode == 'mean' else det_weight
+    return w * p_det + (1 - w) * p_ctx
+
+
 @MODELS.register_module()
 class ContextClassifier(BaseModule):
-    """Class scores from ``x_context`` (GAP -> ``num_fcs`` x [FC, ReLU] -> FC to K+1).
+    """Class scores from ``x_context`` (GAP -> ``num_fcs`` x [FC, ReLU] -> FC to K+1, or to
+    ``loss_cls.get_cls_channels(K)`` for a sigmoid-family loss).
 
     Args:
         in_channels: channels of ``x_context``.
         num_classes: foreground classes K (the RoI head fills it from the bbox head).
         num_fcs / fc_channels: hidden layers (default 1 x 256; the paper leaves the design open,
             we keep it small for speed).
-        loss_cls: its cross-entropy (``loss_ctx_cls``), default weight 1.0.
+        loss_cls: its cross-entropy (``loss_ctx_cls``), default weight 1.0. A loss with
+            ``custom_cls_channels`` (config or built module; the HCE RoI head passes a copy of a
+            sigmoid-family box head's ``loss_cls``) makes this a sigmoid-family classifier: its
+            channels, activation, accuracy and test-time scores follow that loss.
         fusion: ``'mean'`` (default), ``'weighted'`` or ``'geometric'``, see
             :func:`fuse_class_probs`; ``det_weight`` w is used by the last two (default 0.5).
             ``'logit_sum'`` is *trained* late fusion: the box head's classification loss is
@@ -52,14 +80,17 @@ class ContextClassifier(BaseModule):
         pool: ``'avg'`` (default: GAP of ``x_context``) or ``'flatten'`` (the S x S map
             flattened, as the box head's shared FCs read the RoI feature: keeps where in the RoI
             the context responds).
+        bias_init: constant init of ``fc_cls.bias`` unless ``logit_sum`` (default 0; the HCE RoI
+            head passes a sigmoid-family box head's ``cls_bias_init``, e.g. −2).
     """
 
     def __init__(self, in_channels: int, num_classes: int, num_fcs: int = 1,
                  fc_channels: int = 256,
-                 loss_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=False,
-                                       loss_weight=1.0),
+                 loss_cls: Union[dict, nn.Module] = dict(type='CrossEntropyLoss',
+                                                         use_sigmoid=False, loss_weight=1.0),
                  fusion: str = 'mean', det_weight: float = 0.5, test_branch: str = 'both',
-                 pool: str = 'avg', roi_size: int = 7, init_cfg=None) -> None:
+                 pool: str = 'avg', roi_size: int = 7, bias_init: float = 0.0,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if pool not in POOLS:
             raise ValueError(f'late_fusion.pool={pool!r}; choose one of {POOLS}')
@@ -81,8 +112,11 @@ class ContextClassifier(BaseModule):
             layers += [nn.Linear(c, fc_channels), nn.ReLU(inplace=True)]
             c = fc_channels
         self.fcs = nn.Sequential(*layers)
-        self.fc_cls = nn.Linear(c, num_classes + 1)
-        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_cls = loss_cls if isinstance(loss_cls, nn.Module) else MODELS.build(loss_cls)
+        self.custom = bool(getattr(self.loss_cls, 'custom_cls_channels', False))
+        out = self.loss_cls.get_cls_channels(num_classes) if self.custom else num_classes + 1
+        self.fc_cls = nn.Linear(c, out)
+        self.bias_init = float(bias_init)
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -90,7 +124,7 @@ class ContextClassifier(BaseModule):
             nn.init.zeros_(self.fc_cls.weight)
         else:
             nn.init.normal_(self.fc_cls.weight, std=0.01)
-        nn.init.constant_(self.fc_cls.bias, 0.0)
+        nn.init.constant_(self.fc_cls.bias, 0.0 if self.trained_fusion else self.bias_init)
 
     def pool_features(self, x_context: Tensor) -> Tensor:
         """The classifier's input from ``x_context`` (R, C, S, S): GAP (R, C) or flattened."""
@@ -116,22 +150,51 @@ class ContextClassifier(BaseModule):
         return det_logits + (self(x_context) if ctx_logits is None else ctx_logits)
 
     def loss(self, ctx_logits: Tensor, labels: Tensor, label_weights: Tensor) -> dict:
-        """``loss_ctx_cls`` (CE over the sampled RoIs, as the box head's) and ``acc_ctx``."""
+        """``loss_ctx_cls`` (CE over the sampled RoIs, as the box head's) and ``acc_ctx``; a
+        loss returning a dict (Seesaw) gives ``loss_ctx_cls_*``; a custom accuracy
+        (``get_accuracy``) gives ``<its key>_ctx``."""
         avg = max(float(torch.sum(label_weights > 0).item()), 1.0)
         loss = self.loss_cls(ctx_logits, labels, label_weights, avg_factor=avg)
-        return dict(loss_ctx_cls=loss, acc_ctx=accuracy(ctx_logits, labels))
+        if isinstance(loss, dict):
+            out = {k.replace('loss_cls', 'loss_ctx_cls') if 'loss_cls' in k else
+                   f'loss_ctx_{k}': v for k, v in loss.items()}
+        else:
+            out = dict(loss_ctx_cls=loss)
+        if getattr(self.loss_cls, 'custom_accuracy', False):
+            out.update({f'{k}_ctx': v for k, v in
+                        self.loss_cls.get_accuracy(ctx_logits, labels).items()})
+        else:
+            out['acc_ctx'] = accuracy(ctx_logits, labels)
+        return out
 
     def test_scores(self, det_logits: Tensor, x_context: Optional[Tensor],
-                    pooled: Optional[Tensor] = None) -> Tensor:
+                    pooled: Optional[Tensor] = None,
+                    head_loss: Optional[nn.Module] = None) -> Tensor:
         """Scores for ``bbox_head.predict_by_feat``: log of the fused probabilities, so that its
         softmax returns them exactly; ``test_branch='det'`` returns the detector's logits.
-        ``pooled``: see :meth:`forward`."""
+        ``pooled``: see :meth:`forward`.
+
+        Sigmoid-family heads (``head_loss`` = the box head's ``loss_cls``, needed then): the
+        logits whose ``head_loss.get_activation`` gives the fused scores
+        (:func:`~hce_det.models.long_tail.logits_for_scores`); ``logit_sum`` returns
+        s_det + s_ctx, which the head's activation scores."""
         if self.test_branch == 'det':
             return det_logits
         ctx_logits = self(x_context, pooled)
-        if self.test_branch == 'context':
-            return ctx_logits
-        if self.trained_fusion:
+        if not self.custom:
+            if self.test_branch == 'context':
+                return ctx_logits
+            if self.trained_fusion:
+                return det_logits + ctx_logits
+            probs = fuse_class_probs(det_logits, ctx_logits, self.fusion, self.det_weight)
+            return probs.clamp(min=1e-12).log()
+        if head_loss is None:
+            raise ValueError('a sigmoid-family context classifier needs head_loss (the box '
+                             "head's loss_cls) to score")
+        if self.trained_fusion and self.test_branch == 'both':
             return det_logits + ctx_logits
-        probs = fuse_class_probs(det_logits, ctx_logits, self.fusion, self.det_weight)
-        return probs.clamp(min=1e-12).log()
+        p_ctx = self.loss_cls.get_activation(ctx_logits)
+        if self.test_branch == 'both':
+            p_ctx = fuse_activated_scores(head_loss.get_activation(det_logits), p_ctx,
+                                          self.fusion, self.det_weight)
+        return logits_for_scores(head_loss, p_ctx).to(det_logits.dtype)

@@ -7,6 +7,7 @@ classifier live in the RoI head, so the detector, neck and bbox head stay stock 
 base head's own flow (samplers, schedules, reweighting, extra branches) runs unchanged. The mask
 branch (if any) sees the conventional RoI features only.
 """
+import copy
 import inspect
 from typing import Optional, Sequence, Union
 
@@ -17,6 +18,7 @@ from torch import Tensor
 
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
+from ..long_tail.score_inverse import has_score_inverse
 
 
 class HCEFeatures(tuple):
@@ -46,6 +48,22 @@ def _bind(method, args: tuple, kwargs: dict) -> dict:
     return dict(bound.arguments)
 
 
+def _sigmoid_late_fusion(cfg: dict, head) -> None:
+    """Late fusion defaults for a sigmoid-family box head (``custom_cls_channels``): the context
+    classifier's loss is a copy of the head's ``loss_cls`` (same type and settings, its own
+    activation parameters), its ``fc_cls`` bias starts at the head's ``cls_bias_init``; score
+    fusions need the head's activation to be invertible (``logit_sum`` does not)."""
+    cfg.setdefault('loss_cls', copy.deepcopy(head.loss_cls))
+    bias = getattr(head, 'cls_bias_init', None)
+    if bias is not None:
+        cfg.setdefault('bias_init', bias)
+    if cfg.get('fusion', 'mean') != 'logit_sum' and not has_score_inverse(head.loss_cls):
+        raise ValueError(
+            f"roi_head.late_fusion.fusion={cfg.get('fusion', 'mean')!r} hands fused scores back "
+            f'to the bbox head, but {type(head.loss_cls).__name__}.get_activation has no inverse '
+            f"here: use late_fusion=dict(fusion='logit_sum')")
+
+
 class HCEMixin:
     """HCE for an mmdet RoI head class (put first in the bases: ``(HCEMixin, Base)``).
 
@@ -58,7 +76,11 @@ class HCEMixin:
             dict (copied per stage, separate weights) or a list with one entry per stage.
         late_fusion: :class:`ContextClassifier` options (``fusion='mean'``,
             ``test_branch='both'``, loss weight 1.0) or ``None`` to disable late fusion;
-            per stage as ``context_roi``. Default ``dict()`` (on).
+            per stage as ``context_roi``. Default ``dict()`` (on). A sigmoid-family bbox head
+            (APA, Gumbel, DropLoss, EQLv2, Federated, Seesaw: ``custom_cls_channels``) gets a
+            context classifier with the head's channels and a copy of its loss (own activation);
+            ``mean`` / ``weighted`` / ``geometric`` combine the per-class scores of the two
+            activations, ``logit_sum`` trains and scores s_det + s_ctx under the head's loss.
 
     The base's ``_bbox_forward`` is replaced by :meth:`_hce_bbox_forward`, which keeps the two
     base-specific inputs of mmdet's box heads: HTC's semantic RoI feature (added to the box
@@ -129,16 +151,25 @@ class HCEMixin:
             for stage, (cfg, head) in enumerate(zip(lates, heads)):
                 if cfg is None:
                     raise ValueError('roi_head.late_fusion: give it for every stage or none')
-                if head.custom_cls_channels:
-                    raise ValueError('roi_head.late_fusion needs a softmax bbox head; '
-                                     f'{type(head.loss_cls).__name__} uses custom channels')
                 cfg = dict(type='ContextClassifier', **cfg)
                 if cfg.setdefault('num_classes', num_classes) != num_classes:
                     raise ValueError(f'roi_head.late_fusion.num_classes={cfg["num_classes"]} but '
                                      f'roi_head.bbox_head.num_classes={num_classes}')
                 cfg.setdefault('in_channels', self.context_roi[stage].out_channels)
                 cfg.setdefault('roi_size', out_size if isinstance(out_size, int) else out_size[0])
-                self.context_cls.append(MODELS.build(cfg))
+                if head.custom_cls_channels:
+                    _sigmoid_late_fusion(cfg, head)
+                clf = MODELS.build(cfg)
+                want = head.loss_cls.get_cls_channels(num_classes) \
+                    if head.custom_cls_channels else num_classes + 1
+                if clf.custom != bool(head.custom_cls_channels) or \
+                        clf.fc_cls.out_features != want:
+                    raise ValueError(
+                        f'roi_head.late_fusion.loss_cls ({type(clf.loss_cls).__name__}, '
+                        f'{clf.fc_cls.out_features} outputs) does not match the bbox head\'s '
+                        f'{type(head.loss_cls).__name__} ({want} outputs): drop '
+                        f'late_fusion.loss_cls to use the head\'s loss type')
+                self.context_cls.append(clf)
 
     # ---- context computation -------------------------------------------------------------
     def _wrap(self, x, batch_data_samples, fuse_scores: bool) -> HCEFeatures:
@@ -215,6 +246,14 @@ class HCEMixin:
             feats = feats + sem
         return feats
 
+    def _box_head_outputs(self, bbox_head, head_in: Tensor, roi_extractor, x,
+                          rois: Tensor) -> dict:
+        """``cls_score`` and ``bbox_pred`` of the box head (:meth:`_run_bbox_head`); a subclass
+        may return more keys (e.g. the classifier input for DA heads), which
+        :meth:`_hce_bbox_forward` passes on in its results."""
+        cls_score, bbox_pred = self._run_bbox_head(bbox_head, head_in, roi_extractor, x, rois)
+        return dict(cls_score=cls_score, bbox_pred=bbox_pred)
+
     def _run_bbox_head(self, bbox_head, head_in: Tensor, roi_extractor, x, rois: Tensor):
         """``bbox_head(head_in)``; Double-Head R-CNN's head also reads the RoI feature of the
         boxes enlarged by ``reg_roi_scale_factor`` for its (conv) regression branch, which
@@ -260,14 +299,15 @@ class HCEMixin:
                 # before the fusion so that backward sums x_context's two grads in place
                 ctx_logits = clf(x_context)
             head_in = module.fuse(bbox_feats, x_context)
-        cls_score, bbox_pred = self._run_bbox_head(bbox_head, head_in, roi_extractor, x, rois)
+        out = self._box_head_outputs(bbox_head, head_in, roi_extractor, x, rois)
+        cls_score, bbox_pred = out.pop('cls_score'), out.pop('bbox_pred')
         if clf is not None and fuse_scores:
-            cls_score = clf.test_scores(cls_score, x_context, pooled)
+            cls_score = clf.test_scores(cls_score, x_context, pooled, bbox_head.loss_cls)
         elif clf is not None:  # training: trained late fusion scores s_det + s_ctx
             cls_score = clf.train_scores(cls_score, x_context, ctx_logits)
         # a shared mask branch gets the conventional feature (see above)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats,
-                    x_context=x_context, ctx_logits=ctx_logits)
+                    x_context=x_context, ctx_logits=ctx_logits, **out)
 
     def _context_cls_loss(self, stage: int, bbox_results: dict, labels: Tensor,
                           label_weights: Tensor) -> dict:
@@ -297,6 +337,11 @@ class HCEMixin:
     def forward(self, x, rpn_results_list, batch_data_samples=None):
         x = self._wrap(x, batch_data_samples, fuse_scores=True)
         return super().forward(x, rpn_results_list, batch_data_samples)
+
+    def image_logits(self, x: Sequence[Tensor]) -> Tensor:
+        """(N, K) multi-label image logits of the categorical embedding on the neck features
+        ``x`` (with gradient; e.g. CR-DA's ICR when it shares this classifier)."""
+        return self._context(HCEFeatures(x))['img_logits']
 
     def image_context(self, x: Sequence[Tensor]) -> dict:
         """``cat_maps`` (N,K,h,w), image ``scores`` (sigmoid, N,K) for visualisation."""

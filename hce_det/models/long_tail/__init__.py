@@ -7,9 +7,11 @@ from .heads import (APABBoxHead, GumbelBBoxHead, LongTailBBoxHead,
 from .losses import (DropLoss, EQLV2FixedLoss, FederatedLoss, GumbelLoss, LongTailBCELoss,
                      SyncSeesawLoss,
                      build_cls_activation)
+from .score_inverse import has_score_inverse, logits_for_scores
 
 __all__ = ['ClsActivation', 'SigmoidClsAct', 'GumbelClsAct', 'APAClsAct', 'ClassImageCounts',
            'image_counts_from_ann_file', 'translate_freq_thr', 'rare_by_frequency',
            'inference_class_probabilities', 'LongTailBBoxHead', 'APABBoxHead', 'GumbelBBoxHead',
            'LongTailBCELoss', 'GumbelLoss', 'DropLoss', 'FederatedLoss', 'EQLV2FixedLoss',
-           'build_cls_activation', 'SyncSeesawLoss']
+           'build_cls_activation', 'SyncSeesawLoss', 'has_score_inverse',
+           'logits_for_scores']

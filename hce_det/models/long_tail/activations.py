@@ -42,6 +42,17 @@ class ClsActivation(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.log_probs(z)[0].exp()
 
+    def inverse(self, p: torch.Tensor) -> torch.Tensor:
+        """Logits z with ``forward(z) = p`` (p clamped to [eps, 1 − eps] of its dtype; exact
+        while z stays inside ``clamp_logits``)."""
+        raise NotImplementedError(f'{type(self).__name__} has no inverse')
+
+    @staticmethod
+    def _open_unit(p: torch.Tensor) -> torch.Tensor:
+        p = p.float() if p.dtype in (torch.float16, torch.bfloat16) else p
+        eps = torch.finfo(p.dtype).eps
+        return p.clamp(eps, 1 - eps)
+
 
 @MODELS.register_module()
 class SigmoidClsAct(ClsActivation):
@@ -50,6 +61,11 @@ class SigmoidClsAct(ClsActivation):
     def log_probs(self, z):
         z = self._clamp(z)
         return -F.softplus(-z), -F.softplus(z)
+
+    def inverse(self, p):
+        """z = log p − log(1 − p)."""
+        p = self._open_unit(p)
+        return torch.log(p) - torch.log1p(-p)
 
 
 @MODELS.register_module()
@@ -67,6 +83,10 @@ class GumbelClsAct(ClsActivation):
     def log_probs(self, z):
         log_p = -torch.exp(-self._clamp(z))
         return log_p, log1mexp(log_p)
+
+    def inverse(self, p):
+        """z = −log(−log p)."""
+        return -torch.log(-torch.log(self._open_unit(p)))
 
 
 @MODELS.register_module()
@@ -102,3 +122,10 @@ class APAClsAct(ClsActivation):
     def log_probs(self, z):
         log_p = self.apa.log_prob(self._clamp(z))
         return log_p, log1mexp(log_p)
+
+    def inverse(self, p):
+        """z = (ln λ − ln(p^(−λ) − 1)) / κ, the APA solved for z."""
+        p = self._open_unit(p)
+        lam, kappa = self.apa.params_for(p)
+        lam, kappa = lam.to(p.dtype), kappa.to(p.dtype)
+        return (torch.log(lam) - torch.log(torch.expm1(-lam * torch.log(p)))) / kappa
