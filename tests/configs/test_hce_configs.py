@@ -54,3 +54,59 @@ def test_runner_trains_and_evaluates_hce_demo(load_cfg, tiny_data, tmp_path):
     runner.train()
     metrics = runner.val()
     assert 'coco/bbox_mAP' in metrics
+
+
+HCE_KEYS = ('type', 'context_embedding', 'context_roi', 'late_fusion')
+LATE_CONV_DETACH = 'configs/hce/hce-late-conv-detach_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
+HCE_APA = {
+    'configs/hce/hce-apa_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py':
+        'configs/lvis/apa-droploss_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py',
+    'configs/hce/hce-apa-droploss_faster-rcnn_r18-thin_fpn_1k_synth-lt.py':
+        'configs/lvis/apa-droploss_faster-rcnn_r18-thin_fpn_1k_synth-lt.py',
+}
+
+
+@pytest.mark.parametrize('path', sorted(HCE_APA))
+def test_hce_apa_configs_add_only_the_late_conv_detach_hce_keys(load_cfg, path):
+    """HCE + APA + DropLoss: the apa-droploss config with only the HCE RoI-head keys, set as
+    the resolved late-conv-detach candidate."""
+    cfg, base = load_cfg(path), load_cfg(HCE_APA[path])
+    ref = load_cfg(LATE_CONV_DETACH).model.roi_head
+    for key in HCE_KEYS:
+        assert cfg.model.roi_head[key] == ref[key], key
+    assert cfg.model.roi_head.late_fusion.fusion == 'logit_sum'
+    a, b = copy.deepcopy(cfg.model), copy.deepcopy(base.model)
+    for key in HCE_KEYS:
+        a.roi_head.pop(key), b.roi_head.pop(key)
+    assert a == b
+    for key in ('train_dataloader', 'val_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler', 'val_evaluator'):
+        assert cfg[key] == base[key], key
+
+
+def test_hce_apa_lvis_config_builds(load_cfg):
+    cfg = load_cfg('configs/hce/hce-apa_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py')
+    head = MODELS.build(cfg.model).roi_head
+    clf = head.context_cls[0]
+    assert type(head).__name__ == 'HCERoIHead' and head.context_embedding.num_classes == 1203
+    assert type(clf.loss_cls).__name__ == 'DropLoss' and clf.fc_cls.out_features == 1203
+    assert type(clf.loss_cls.activation).__name__ == 'APAClsAct'
+    assert head.mask_head.num_classes == 1203
+
+
+def test_hce_apa_synth_lt_config_takes_a_loss_step(load_cfg, tiny_data):
+    import os.path as osp
+
+    import torch
+    from mmdet.testing import demo_mm_inputs
+    cfg = load_cfg('configs/hce/hce-apa-droploss_faster-rcnn_r18-thin_fpn_1k_synth-lt.py')
+    loss = cfg.model.roi_head.bbox_head.loss_cls
+    loss.ann_file = osp.join(tiny_data, osp.relpath(loss.ann_file, 'data/hce_synth'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    data = model.data_preprocessor(demo_mm_inputs(1, [[3, 96, 96]], num_items=[3]), True)
+    losses = model(**data, mode='loss')
+    assert {'loss_cls', 'loss_ctx_cls', 'loss_img_cls'} <= set(losses)
+    model.parse_losses(losses)[0].backward()
+    assert model.roi_head.context_cls[0].fc_cls.weight.grad.abs().sum() > 0
