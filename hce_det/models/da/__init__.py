@@ -5,6 +5,7 @@ from .da_roi_head import (DACascadeRoIHead, DACascadeRoIHeadMixin, DARoIHeadMixi
 from .discriminators import (GlobalDomainDiscriminator, ImageDomainDiscriminator,
                              InstanceDomainDiscriminator, LocalDomainDiscriminator,
                              focal_domain_loss)
+from .hce_da_roi_head import DA_HCE_ROI_HEADS, HCERoIOutputsMixin, da_hce_head_class
 from .domain_batch import DomainBatchPreprocessor, SelectFeatureLevels
 from .sw_context import ContextLinear, ImageContextFeatures, SWContextRoIHead
 
@@ -14,4 +15,4 @@ __all__ = ['DAFasterRCNN', 'ImageDomainDiscriminator', 'InstanceDomainDiscrimina
            'DomainBatchPreprocessor', 'SelectFeatureLevels', 'ContextLinear',
            'ImageContextFeatures', 'SWContextRoIHead', 'DARoIHeadMixin', 'DACascadeRoIHeadMixin',
            'DAStandardRoIHead', 'DACascadeRoIHead', 'RoIOutputs', 'RoIOutputsMixin',
-           'box_head_forward']
+           'box_head_forward', 'HCERoIOutputsMixin', 'da_hce_head_class', 'DA_HCE_ROI_HEADS']

@@ -35,9 +35,11 @@ from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
 from .categorical_reg import ccr_weights
 from .da_roi_head import RoIOutputs, RoIOutputsMixin, splits_at_classifier
+from .hce_da_roi_head import DA_HCE_ROI_HEADS
 from .domain_passes import (DOMAIN_FORWARDS, DomainPass, class_agnostic, image_sizes,
                             parse_feats, pass_groups, slice_out, split_domains)
 from .sw_context import ImageContextFeatures, SWContextRoIHead
+from ..layers.image_labels import multi_hot_labels
 from .valid_area import valid_mask
 
 SOURCE, TARGET = 1, 0  # domain labels used by every discriminator
@@ -45,8 +47,9 @@ SUFFIX = {'source': 's', 'target': 't'}
 DOMAIN_LABEL = {'source': SOURCE, 'target': TARGET}
 # RPN test settings train_cfg.target_proposal may override (mmdet RPNHead.predict_by_feat)
 TARGET_PROPOSAL_KEYS = {'nms_pre', 'max_per_img', 'nms', 'min_bbox_size'}
-# plain mmdet RoI heads and the DA twin DAFasterRCNN builds in their place
-DA_ROI_HEADS = {'StandardRoIHead': 'DAStandardRoIHead', 'CascadeRoIHead': 'DACascadeRoIHead'}
+# plain mmdet / HCE RoI heads and the DA twin DAFasterRCNN builds in their place
+DA_ROI_HEADS = {'StandardRoIHead': 'DAStandardRoIHead', 'CascadeRoIHead': 'DACascadeRoIHead',
+                **DA_HCE_ROI_HEADS}
 
 
 def _level_mean(vals: List[Tensor]) -> Tensor:
@@ -92,7 +95,10 @@ class DAFasterRCNN(FasterRCNN):
             :meth:`_consistency`).
         local_da / global_da: SW-Faster strong local (least squares) and weak global (focal)
             discriminators.
-        icr: ``ImageCategoryClassifier`` trained on source images only.
+        icr: ``ImageCategoryClassifier`` trained on source images only. With an HCE RoI head
+            ICR by default *shares* HCE's categorical embedding instead of building its own
+            classifier: ``icr=dict(loss_weight=1.0)`` (``share_hce_embedding``, see
+            :meth:`_shared_icr`).
         ccr: ``dict(lam=1.0)``: weights the target instance loss per RoI (needs ``icr``, ``ins_da``).
         sw_context: SW-Faster context vectors, ``dict(sources=['local_da', 'global_da'],
             ins_da=True)``: the listed discriminators' 128-d context vectors (detached input, no
@@ -138,8 +144,12 @@ class DAFasterRCNN(FasterRCNN):
         self.ins_da_stage = int(ins_da_stage)
         self._test_img_hw = None      # each image's img_shape during predict / _forward
         self.da_feats: Dict[str, List[Tuple[str, int]]] = {}
+        self.icr_shared = self._shared_icr(icr)
+        if icr is not None:
+            icr = {k: v for k, v in dict(icr).items() if k != 'share_hce_embedding'}
         for name, cfg in (('img_da', img_da), ('ins_da', ins_da), ('local_da', local_da),
-                          ('global_da', global_da), ('icr', icr)):
+                          ('global_da', global_da),
+                          ('icr', None if self.icr_shared is not None else icr)):
             if cfg is None:
                 setattr(self, name, None)
                 continue
@@ -151,7 +161,7 @@ class DAFasterRCNN(FasterRCNN):
                 self.da_feats[name] = parse_feats(feats)
             setattr(self, name, MODELS.build(cfg))
         head = self.da_bbox_head()
-        if icr is not None and self.icr.num_classes != head.num_classes:
+        if self.icr is not None and self.icr.num_classes != head.num_classes:
             raise ValueError(f'icr.num_classes={self.icr.num_classes} but '
                              f'roi_head.bbox_head.num_classes={head.num_classes}; make them equal')
         if consistency is not None and (img_da is None or ins_da is None):
@@ -170,6 +180,35 @@ class DAFasterRCNN(FasterRCNN):
             self._check_ins_da(head)
         self.set_grl_scale(grl_scale)
         self._check_target_proposal()
+
+    def _shared_icr(self, icr: Optional[dict]) -> Optional[dict]:
+        """``icr.share_hce_embedding`` (default: True when the RoI head is an HCE head): ICR is
+        then HCE's image-level categorical embedding (HCE and ICR are both multi-label image
+        classifiers): ``loss_icr`` is CR-DA's BCE on the source images' HCE image logits (GAP +
+        GMP of the class maps of the neck level HCE reads), CCR reads the target images' ones,
+        and no separate ICR classifier is built. HCE's own ``loss_img_cls`` stays, so the shared
+        classifier gets both BCE terms (total weight ``icr.loss_weight`` + HCE's
+        ``loss_img_cls`` weight). Returns ``dict(loss_weight=...)`` when shared, else None."""
+        if icr is None:
+            return None
+        cfg = dict(icr)
+        share = cfg.pop('share_hce_embedding', None)
+        has_hce = hasattr(self.roi_head, 'context_embedding')
+        if share is None:
+            share = has_hce
+        if not share:
+            return None
+        if not has_hce:
+            raise ValueError('icr.share_hce_embedding=True needs an HCE RoI head (roi_head.type='
+                             f"'HCERoIHead', ...); got {type(self.roi_head).__name__}")
+        extra = sorted(set(cfg) - {'loss_weight'})
+        if extra:
+            raise ValueError(
+                f'icr keys {extra}: with an HCE RoI head ICR shares HCE\'s categorical embedding '
+                f'(icr.share_hce_embedding, the default there) and takes only loss_weight; drop '
+                f'them (icr=dict(_delete_=True, loss_weight=1.0) in a config), or set '
+                f'icr.share_hce_embedding=False for a separate ICR classifier')
+        return dict(loss_weight=float(cfg.get('loss_weight', 1.0)))
 
     def _check_target_proposal(self) -> None:
         extra = (self.train_cfg or {}).get('target_proposal', None) or {}
@@ -346,7 +385,7 @@ class DAFasterRCNN(FasterRCNN):
         img_losses, img_p_src = self.image_alignment(passes)
         losses.update(img_losses)
         losses.update(self.local_global_alignment(passes))
-        icr_losses, icr_logits = self.category_regularization(passes, batch.src_samples)
+        icr_losses, icr_logits = self.category_regularization(passes, batch.src_samples, x)
         losses.update(icr_losses)
         losses.update(self.instance_alignment(rois, img_p_src, icr_logits, n_img))
         return losses
@@ -414,16 +453,25 @@ class DAFasterRCNN(FasterRCNN):
                     [self._disc_loss(disc, o, DOMAIN_LABEL[d], v) for o, v in lv])
         return losses
 
-    def category_regularization(self, passes: List[DomainPass], src_samples: SampleList
+    def category_regularization(self, passes: List[DomainPass], src_samples: SampleList,
+                                x: Optional[Dict[str, Tuple[Tensor]]] = None
                                 ) -> Tuple[dict, Optional[dict]]:
         """CR-DA ICR: image-level multi-label BCE on the source images (pooled over the
-        valid area); also the image logits of each domain CCR reads."""
+        valid area); also the image logits of each domain CCR reads. With a shared HCE
+        embedding (:meth:`_shared_icr`) the logits are the RoI head's ``image_logits`` of each
+        domain's neck features ``x`` (HCE's pooling, padding included)."""
+        domains = ('source', 'target') if self.ccr is not None else ('source', )
+        gt = [s.gt_instances.labels for s in src_samples]
+        if self.icr_shared is not None:
+            logits = {d: self.roi_head.image_logits(x[d]) for d in domains if d in x}
+            targets = multi_hot_labels(gt, logits['source'].size(1), owner='icr')
+            loss = F.binary_cross_entropy_with_logits(logits['source'], targets.to(
+                logits['source']))
+            return {'loss_icr': self.icr_shared['loss_weight'] * loss}, logits
         if self.icr is None:
             return {}, None
-        domains = ('source', 'target') if self.ccr is not None else ('source', )
         out = self._run('icr', passes, lambda f, v: self.icr(f, v), domains)
         logits = {d: _level_mean([o for o, _ in lv]) for d, lv in out.items()}
-        gt = [s.gt_instances.labels for s in src_samples]
         return {'loss_icr': self.icr.loss_weight * self.icr.loss(logits['source'], gt)}, logits
 
     def instance_alignment(self, rois: Dict[str, Optional[RoIOutputs]],
