@@ -108,6 +108,8 @@ CR_DA_VARIANTS = [
             ablation=True),
     Variant('SW-Faster+ICR+CCR-separate', _DA.format('sw-faster-icr-ccr'),
             edit=_separate_domains, ablation=True),
+    # HCE RoI head; ICR shares HCE's categorical embedding (configs/cr_da/README.md)
+    Variant('HCE+DA-Faster+ICR+CCR', _DA.format('hce-da-faster-icr-ccr'), ablation=True),
 ]
 
 # ------------------------------------------------------------------------------- long tail
@@ -116,7 +118,9 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     'softmax-ce', 'sigmoid-bce', 'gumbel', 'gumbel-droploss', 'apa', 'apa-droploss', 'seesaw',
     'eqlv2', 'federated')] + [
     Variant('aglu-gumbel-droploss',
-            'configs/lvis/gumbel-droploss_faster-rcnn_se-r18-thin-aglu_fpn_1k_synth-lt.py')]
+            'configs/lvis/gumbel-droploss_faster-rcnn_se-r18-thin-aglu_fpn_1k_synth-lt.py'),
+    # apa-droploss with an HCE RoI head (late-conv-detach settings, trained logit-sum fusion)
+    Variant('hce-apa-droploss', f'configs/hce/hce-apa-droploss_{_LT}', ablation=True)]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

@@ -82,3 +82,17 @@ def test_recognition_rows_evaluate_with_lvis_test_settings(tmp_path):
         assert cfg.model.test_cfg.rcnn.max_per_img == 300, v.name
         evs = cfg.val_evaluator if isinstance(cfg.val_evaluator, list) else [cfg.val_evaluator]
         assert evs[0]['type'] == 'FasterLVISMetric', v.name
+
+
+@pytest.mark.parametrize('ladder,name,roi_head', [
+    ('long_tail', 'hce-apa-droploss', 'HCERoIHead'),
+    ('cr_da', 'HCE+DA-Faster+ICR+CCR', 'HCERoIHead'),
+])
+def test_issue16_hce_rows_are_ablations_and_configure(ladder, name, roi_head, tmp_path):
+    lad = LADDERS[ladder]
+    v = lad.variant(name)
+    assert v.ablation and osp.isfile(osp.join(ROOT, v.config))
+    cfg = compare.configure(compare.load_config(v), lad, v, 0, 40, str(tmp_path) + '/',
+                            str(tmp_path / 'run'), None, {})
+    assert cfg.model.roi_head.type == roi_head
+    assert cfg.model.roi_head.late_fusion.fusion == 'logit_sum'
