@@ -43,15 +43,15 @@ class ClsActivation(nn.Module):
         return self.log_probs(z)[0].exp()
 
     def inverse(self, p: torch.Tensor) -> torch.Tensor:
-        """Logits z with ``forward(z) = p`` (p clamped to [eps, 1 − eps] of its dtype; exact
+        """Logits z with ``forward(z) = p`` (p clamped to [tiny, 1 − eps] of its dtype; exact
         while z stays inside ``clamp_logits``)."""
         raise NotImplementedError(f'{type(self).__name__} has no inverse')
 
     @staticmethod
     def _open_unit(p: torch.Tensor) -> torch.Tensor:
         p = p.float() if p.dtype in (torch.float16, torch.bfloat16) else p
-        eps = torch.finfo(p.dtype).eps
-        return p.clamp(eps, 1 - eps)
+        info = torch.finfo(p.dtype)
+        return p.clamp(info.tiny, 1 - info.eps)
 
 
 @MODELS.register_module()

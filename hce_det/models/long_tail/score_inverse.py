@@ -22,8 +22,8 @@ __all__ = ['has_score_inverse', 'logits_for_scores']
 
 
 def _unit(p: Tensor) -> Tensor:
-    eps = torch.finfo(p.dtype).eps
-    return p.clamp(eps, 1 - eps)
+    info = torch.finfo(p.dtype)
+    return p.clamp(info.tiny, 1 - info.eps)
 
 
 def has_score_inverse(loss_cls: nn.Module) -> bool:
@@ -35,7 +35,7 @@ def has_score_inverse(loss_cls: nn.Module) -> bool:
 
 def logits_for_scores(loss_cls: nn.Module, scores: Tensor) -> Tensor:
     """Logits z with ``loss_cls.get_activation(z) ≈ scores`` (exact up to the clamps of the
-    activation and to eps of the dtype)."""
+    activation and to the dtype: scores in [tiny, 1 − eps])."""
     if isinstance(loss_cls, LongTailBCELoss):
         n = scores.size(1) - (0 if loss_cls.background_logit else 1)
         return loss_cls.activation.inverse(scores[:, :n])

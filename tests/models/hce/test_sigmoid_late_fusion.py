@@ -235,3 +235,16 @@ def test_score_fusion_without_inverse_is_a_build_error(apa_hce_cfg):
     with pytest.raises(ValueError, match='late_fusion.loss_cls'):
         _build(apa_hce_cfg, late_fusion=dict(fusion='mean', loss_cls=dict(
             type='CrossEntropyLoss', use_sigmoid=False)))
+
+
+@pytest.mark.parametrize('act', [dict(type='SigmoidClsAct'), dict(type='GumbelClsAct'),
+                                 dict(type='APAClsAct', per_class=True, num_classes=C)])
+def test_activation_inverse_round_trip(act):
+    """``inverse`` solves each activation for z (per-class APA: one λ, κ per column)."""
+    a = MODELS.build(act)
+    if 'apa' in dict(a.named_modules()):
+        with torch.no_grad():
+            a.apa.lambda_param.copy_(torch.tensor([0.05, 0.5, 1.0, 2.0, 4.0]))
+            a.apa.kappa_param.copy_(torch.tensor([0.5, 1.0, 1.5, 2.0, 0.7]))
+    z = torch.linspace(-4, 4, 4 * C).view(4, C)  # Gumbel p(−4) = exp(−e^4) ~ 2e-24
+    torch.testing.assert_close(a.inverse(a(z)), z, atol=1e-3, rtol=1e-4)
