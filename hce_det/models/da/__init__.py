@@ -5,8 +5,8 @@ from .da_roi_head import (DACascadeRoIHead, DACascadeRoIHeadMixin, DARoIHeadMixi
 from .discriminators import (GlobalDomainDiscriminator, ImageDomainDiscriminator,
                              InstanceDomainDiscriminator, LocalDomainDiscriminator,
                              focal_domain_loss)
-from .hce_da_roi_head import DA_HCE_ROI_HEADS, HCERoIOutputsMixin, da_hce_head_class
 from .domain_batch import DomainBatchPreprocessor, SelectFeatureLevels
+from .hce_da_roi_head import DA_HCE_ROI_HEADS, HCERoIOutputsMixin, da_hce_head_class
 from .sw_context import ContextLinear, ImageContextFeatures, SWContextRoIHead
 
 __all__ = ['DAFasterRCNN', 'ImageDomainDiscriminator', 'InstanceDomainDiscriminator',

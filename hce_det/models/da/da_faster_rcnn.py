@@ -33,13 +33,13 @@ from mmdet.models.detectors import FasterRCNN
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
+from ..layers.image_labels import multi_hot_labels
 from .categorical_reg import ccr_weights
 from .da_roi_head import RoIOutputs, RoIOutputsMixin, splits_at_classifier
-from .hce_da_roi_head import DA_HCE_ROI_HEADS
 from .domain_passes import (DOMAIN_FORWARDS, DomainPass, class_agnostic, image_sizes,
                             parse_feats, pass_groups, slice_out, split_domains)
+from .hce_da_roi_head import DA_HCE_ROI_HEADS
 from .sw_context import ImageContextFeatures, SWContextRoIHead
-from ..layers.image_labels import multi_hot_labels
 from .valid_area import valid_mask
 
 SOURCE, TARGET = 1, 0  # domain labels used by every discriminator

@@ -49,7 +49,8 @@ def fuse_activated_scores(p_det: Tensor, p_ctx: Tensor, mode: str = 'mean',
     score rule here: the head's activation of s_det + s_ctx (:meth:`ContextClassifier.test_scores`).
     """
     if mode == 'logit_sum':
-        raise ValueError('logit_sum fuses logits (the head activation of s_det + s_ctx), not scores')
+        raise ValueError('logit_sum fuses logits (the head activation of s_det + s_ctx), '
+                         'not scores')
     if mode == 'geometric':
         return p_det.pow(det_weight) * p_ctx.pow(1 - det_weight)
     w = 0.5 if mode == 'mean' else det_weight

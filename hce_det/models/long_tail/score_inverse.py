@@ -6,8 +6,8 @@ Scores are (R, C + 1), background last, as ``get_activation`` returns them:
 
 * :class:`~.losses.LongTailBCELoss` family: ``act(z)`` per class plus a zero column (or the
   activation of the GOL background output) -> ``act.inverse``.
-* mmdet ``EQLV2Loss`` (and :class:`~.losses.EQLV2FixedLoss`): ``σ(z_c)(1 − σ(z_bg))``, ``σ(z_bg)``
-  -> logit of ``s_c / (1 − s_bg)`` and of ``s_bg``.
+* mmdet ``EQLV2Loss`` (and :class:`~.losses.EQLV2FixedLoss`): ``σ(z_c)(1 − σ(z_bg))``,
+  ``σ(z_bg)`` -> logit of ``s_c / (1 − s_bg)`` and of ``s_bg``.
 * mmdet ``SeesawLoss``: ``softmax(z_cls)_c · p_obj``, ``1 − p_obj`` (2-way objectness softmax)
   -> ``log(s_c / (1 − s_bg))`` and ``(log(1 − s_bg), log s_bg)``.
 """
