@@ -1,25 +1,31 @@
 """Gradient reversal layer (Ganin & Lempitsky, ICML 2015, eq. 13): identity forward, -lambda*grad
 backward. Used by the CR-DA discriminators (coefficient 0.1 in DA-Faster, 1.0 in SW-Faster;
-megvii-research/CR-DA-DET ``DA.py`` / ``net_utils.py``)."""
+megvii-research/CR-DA-DET ``DA.py`` / ``net_utils.py``). :func:`grad_scale` is the same layer with
+a non-negative factor (HCE's ``context_embedding.input_grad_scale``)."""
 import torch
 from torch import Tensor, nn
 
 
-class _GradReverse(torch.autograd.Function):
+class _ScaleGrad(torch.autograd.Function):
 
     @staticmethod
-    def forward(ctx, x: Tensor, coeff: float) -> Tensor:
-        ctx.coeff = coeff
+    def forward(ctx, x: Tensor, factor: float) -> Tensor:
+        ctx.factor = factor
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return grad.neg() * ctx.coeff, None
+        return grad * ctx.factor, None
 
 
 def grad_reverse(x: Tensor, coeff: float = 1.0) -> Tensor:
     """``y = x`` in the forward pass; ``dL/dx = -coeff * dL/dy`` in the backward pass."""
-    return _GradReverse.apply(x, float(coeff))
+    return _ScaleGrad.apply(x, -float(coeff))
+
+
+def grad_scale(x: Tensor, factor: float) -> Tensor:
+    """``y = x`` in the forward pass; ``dL/dx = factor * dL/dy`` in the backward pass."""
+    return _ScaleGrad.apply(x, float(factor))
 
 
 class GradientReversal(nn.Module):

@@ -85,3 +85,31 @@ def test_embedding_hidden_convs_feed_the_class_maps():
     assert len(CategoricalEmbedding(num_classes=5, in_channels=6).convs) == 0
     with pytest.raises(ValueError, match='num_convs'):
         CategoricalEmbedding(num_classes=5, in_channels=6, num_convs=-1)
+
+
+@pytest.mark.parametrize('scale', [1.0, 0.1, 0.0])
+def test_input_grad_scale_scales_the_gradient_into_the_fpn_only(scale):
+    """``input_grad_scale``: same outputs, the FPN input's gradient times the factor, the
+    embedding's own parameters' gradients unchanged; 0 is ``detach_input``."""
+    def run(**kw):
+        torch.manual_seed(0)
+        emb = CategoricalEmbedding(num_classes=5, in_channels=6, embed_channels=12,
+                                   in_levels=(0,), num_convs=1, **kw)
+        emb.init_weights()
+        x = torch.randn(2, 6, 9, 9, generator=torch.Generator().manual_seed(1),
+                        requires_grad=True)
+        outs = emb([x])
+        sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
+        return outs, x.grad, emb.convs[0].weight.grad
+    outs_ref, gx_ref, gw_ref = run()
+    outs, gx, gw = run(input_grad_scale=scale)
+    for a, b in zip(outs, outs_ref):
+        assert torch.equal(a, b)
+    assert torch.equal(gw, gw_ref)
+    if scale == 0.0:
+        assert gx is None
+        assert run(detach_input=True)[1] is None
+    else:
+        torch.testing.assert_close(gx, scale * gx_ref)
+    with pytest.raises(ValueError, match='input_grad_scale'):
+        CategoricalEmbedding(num_classes=5, in_channels=6, input_grad_scale=1.5)
