@@ -57,7 +57,7 @@ def test_runner_trains_and_evaluates_hce_demo(load_cfg, tiny_data, tmp_path):
 
 
 HCE_KEYS = ('type', 'context_embedding', 'context_roi', 'late_fusion')
-LATE_CONV_DETACH = 'configs/hce/hce-late-conv-detach_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
+LATE_CONV_GS = 'configs/hce/hce-late-conv-gs0.1_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
 HCE_APA = {
     'configs/hce/hce-apa_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py':
         'configs/lvis/apa-droploss_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py',
@@ -67,11 +67,11 @@ HCE_APA = {
 
 
 @pytest.mark.parametrize('path', sorted(HCE_APA))
-def test_hce_apa_configs_add_only_the_late_conv_detach_hce_keys(load_cfg, path):
+def test_hce_apa_configs_add_only_the_late_conv_gs_hce_keys(load_cfg, path):
     """HCE + APA + DropLoss: the apa-droploss config with only the HCE RoI-head keys, set as
-    the resolved late-conv-detach candidate."""
+    the resolved late-conv-gs0.1 candidate."""
     cfg, base = load_cfg(path), load_cfg(HCE_APA[path])
-    ref = load_cfg(LATE_CONV_DETACH).model.roi_head
+    ref = load_cfg(LATE_CONV_GS).model.roi_head
     for key in HCE_KEYS:
         assert cfg.model.roi_head[key] == ref[key], key
     assert cfg.model.roi_head.late_fusion.fusion == 'logit_sum'
