@@ -40,17 +40,18 @@ def summary_table(rows) -> str:
 
     def f(v, sign=False):
         return '   n/a' if v is None else (f'{100 * v:+6.1f}' if sign else f'{100 * v:6.1f}')
-    lines = [f"{'model':10s} " + ' '.join(f'{h:>6s}' for h in heads) + '    time',
-             '-' * (11 + 7 * len(heads) + 8)]
+    w = max(10, *(len(r['variant']) + 2 for r in rows))  # name column
+    lines = [f"{'model':{w}s} " + ' '.join(f'{h:>6s}' for h in heads) + '    time',
+             '-' * (w + 1 + 7 * len(heads) + 8)]
     for r in rows:
         m = r['metrics']
-        lines.append(f"{r['variant']:10s} " + ' '.join(f(m.get(k)) for k in keys)
+        lines.append(f"{r['variant']:{w}s} " + ' '.join(f(m.get(k)) for k in keys)
                      + f"  {r['seconds']:5.0f}s")
     base = rows[0]['metrics']
     for r in rows[1:]:
         m = r['metrics']
         d = [None if m.get(k) is None or base.get(k) is None else m[k] - base[k] for k in keys]
-        lines.append(f"{'d ' + r['variant']:10s} " + ' '.join(f(v, True) for v in d))
+        lines.append(f"{'d ' + r['variant']:{w}s} " + ' '.join(f(v, True) for v in d))
     lines.append('(AP in %; twin% = share of matched context-class detections labelled as the '
                  'twin class, lower is better; one seed)')
     return '\n'.join(lines)
