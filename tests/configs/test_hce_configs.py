@@ -57,7 +57,7 @@ def test_runner_trains_and_evaluates_hce_demo(load_cfg, tiny_data, tmp_path):
 
 
 HCE_KEYS = ('type', 'context_embedding', 'context_roi', 'late_fusion')
-LATE_CONV_GS = 'configs/hce/hce-late-conv-gs0.1_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
+LATE_CONV_GS = 'configs/hce/hce-late-conv-gs0p1_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
 HCE_APA = {
     'configs/hce/hce-apa_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py':
         'configs/lvis/apa-droploss_mask-rcnn_r50_fpn_sample1e-3_ms-2x_lvis-v1.py',

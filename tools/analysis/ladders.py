@@ -63,7 +63,7 @@ HCE_VARIANTS = [
     # late-conv whose HCE losses do not reach the backbone and neck (see the config's comment)
     Variant('late-conv-detach', f'configs/hce/hce-late-conv-detach_{_HCE}', ablation=True),
     # late-conv with a tenth of the HCE losses' gradient into the backbone and neck
-    Variant('late-conv-gs0.1', f'configs/hce/hce-late-conv-gs0.1_{_HCE}', ablation=True),
+    Variant('late-conv-gs0.1', f'configs/hce/hce-late-conv-gs0p1_{_HCE}', ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
