@@ -9,8 +9,9 @@
 # C++20; we build it once (about 20 min on 2 cores) with the flag raised and cache the wheel under
 #   ${HCE_DET_CACHE:-~/.cache/hce_det}/wheels/mmcv-<ver>-torch<ver>-cp<py>/
 # The environment itself is also cached per machine, keyed by the same versions
-#   ${HCE_DET_CACHE}/venvs/py<py>-torch<ver>-mmcv<ver>-mmdet<ver>/   (.venv links to it)
-# so a second setup -- also in a fresh clone -- takes seconds. Idempotent.
+#   ${HCE_DET_CACHE}/venvs/py<py>-torch<ver>-mmcv<ver>-mmdet<ver>/
+# so a second setup -- also in a fresh clone -- takes seconds. Idempotent. Each checkout's .venv/
+# is a small environment over the shared one with hce_det installed from that checkout.
 # Env: HCE_VENV (a private venv path instead of the shared cached one), HCE_DET_CACHE,
 #      PYTHON (default python3.11), MAX_JOBS (compile jobs for mmcv).
 set -euo pipefail
@@ -36,18 +37,42 @@ KEY="py$pyver-torch$TORCH_VER-mmcv$MMCV_VER-mmdet$MMDET_VER"
 if [[ -n ${HCE_VENV:-} ]]; then VENV=$HCE_VENV; else VENV="$CACHE/venvs/$KEY"; fi
 STAMP="$VENV/.hce_det_stack"
 WANT="$KEY mmengine=$MMENGINE_VER tv=$TV_VER lvis=$LVIS_VER fce=$FCE_VER tools=${TOOLS_PKGS// /,}"
-# this checkout: .venv -> the shared environment, and hce_det installed from here (editable)
+# this checkout: .venv is a small environment of its own that sees the shared stack's packages
+# (a .pth line runs site.addsitedir on them) and holds hce_det installed from *this* checkout
+# (editable). The shared environment itself never holds hce_det: with it there, the last
+# checkout to run setup would silently become the hce_det every other checkout imports.
+OVERLAY_PTH=hce_det_shared_stack.pth
 link_and_install_project() {
+  local target=$VENV
   if [[ -z ${HCE_VENV:-} ]]; then
-    if [[ -e .venv && ! -L .venv ]]; then
-      die ".venv exists and is not a link to $VENV; remove it, or set HCE_VENV=.venv to use it"
+    target=.venv
+    if [[ -L .venv ]]; then rm -f .venv  # the old layout: .venv linked to the shared env
+    elif [[ -e .venv && ! -f .venv/.hce_det_overlay ]]; then
+      die ".venv exists and was not made by this script; remove it, or set HCE_VENV=.venv to use it"
     fi
-    ln -sfn "$VENV" .venv
+    if [[ ! -f .venv/.hce_det_overlay || $(cat .venv/.hce_det_overlay) != "$VENV" ]]; then
+      rm -rf .venv
+      "$VENV/bin/python" -m venv --without-pip .venv || die "cannot create .venv in $(pwd)"
+      local site shared
+      site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+      shared=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+      echo "import site; site.addsitedir('$shared')" > "$site/$OVERLAY_PTH"
+      echo "$VENV" > .venv/.hce_det_overlay
+    fi
+    # environments made before the overlay held an editable hce_det of some checkout
+    if "$VENV/bin/python" -m pip --disable-pip-version-check list 2>/dev/null | grep -q '^hce[-_]det '; then
+      "$VENV/bin/python" -m pip --disable-pip-version-check -q uninstall -y hce_det \
+        || die "cannot remove hce_det from the shared environment $VENV"
+    fi
   fi
-  "$VENV/bin/python" -m pip --disable-pip-version-check -q install --no-deps --no-build-isolation -e . \
+  "$target/bin/python" -m pip --disable-pip-version-check -q install --no-deps --no-build-isolation -e . \
     || die "installing hce_det from $(pwd) failed"
-  "$VENV/bin/python" -c 'import mmcv.ops, mmdet, faster_coco_eval, hce_det; from mmcv.ops import RoIAlign, nms' \
-    || die "the stack installed but does not import; see the traceback above"
+  # imported from / (not this checkout's root, which python -c would put on sys.path first)
+  local py here=$PWD
+  py="$(cd "$target" && pwd)/bin/python"
+  (cd / && "$py" -c 'import os, sys, mmcv.ops, mmdet, faster_coco_eval, hce_det; from mmcv.ops import RoIAlign, nms; root = os.path.dirname(os.path.dirname(os.path.realpath(hce_det.__file__))); assert root == os.path.realpath(sys.argv[1]), f"hce_det imports from {root}, not {sys.argv[1]}"' "$here") \
+    || die "the stack installed but does not import (or hce_det is not this checkout's); see the traceback above"
+  [[ -n ${HCE_VENV:-} ]] || cp "$STAMP" .venv/.hce_det_stack 2>/dev/null || true
 }
 if [[ -f $STAMP && $(cat "$STAMP") == "$WANT" ]]; then
   link_and_install_project
@@ -96,6 +121,6 @@ fi
 log "installing mmcv (cached wheel), mmengine, mmdet, faster-coco-eval"
 "${PIP[@]}" install "$wheel" "mmengine==$MMENGINE_VER" "numpy>=2" pycocotools pytest
 "${PIP[@]}" install "mmdet==$MMDET_VER" "faster-coco-eval==$FCE_VER" "lvis==$LVIS_VER" $TOOLS_PKGS
-link_and_install_project
 echo "$WANT" > "$STAMP"
+link_and_install_project
 log "ready: $VENV ($WANT)"

@@ -106,3 +106,22 @@ def test_evaluation_engine_installed_declared_and_in_the_stamp(tmp_path):
     assert r.returncode == 0, r.stderr
     assert {'faster-coco-eval==1.8.0', 'lvis==0.5.3'} <= set(_installed(log))
     assert 'fce=1.8.0' in stamp.read_text().split()
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, '.venv', '.hce_det_overlay')),
+                    reason='.venv not made by tools/setup_env.sh (e.g. HCE_VENV or a user env)')
+def test_checkout_environment_imports_this_checkouts_hce_det(tmp_path):
+    # each checkout's .venv sees the shared stack but its own hce_det: setup in another clone
+    # must not turn this one into that clone's code (it did while .venv linked the shared env)
+    shared = open(os.path.join(ROOT, '.venv', '.hce_det_overlay')).read().strip()
+    code = ('import os, hce_det, mmdet, torch; '
+            'print(os.path.realpath(hce_det.__file__)); print(os.path.realpath(mmdet.__file__))')
+    r = subprocess.run([os.path.join(ROOT, '.venv', 'bin', 'python'), '-c', code],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ours, stack = r.stdout.split()
+    assert ours == os.path.join(os.path.realpath(ROOT), 'hce_det', '__init__.py')
+    assert stack.startswith(os.path.realpath(shared))
+    r = subprocess.run([os.path.join(shared, 'bin', 'python'), '-c', 'import hce_det'],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode != 0 and 'hce_det' in r.stderr  # the shared environment holds no hce_det
