@@ -121,7 +121,7 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     'eqlv2', 'federated')] + [
     Variant('aglu-gumbel-droploss',
             'configs/lvis/gumbel-droploss_faster-rcnn_se-r18-thin-aglu_fpn_1k_synth-lt.py'),
-    # apa-droploss with an HCE RoI head (late-conv-detach settings, trained logit-sum fusion)
+    # apa-droploss with an HCE RoI head (late-conv-gs0.1 settings, trained logit-sum fusion)
     Variant('hce-apa-droploss', f'configs/hce/hce-apa-droploss_{_LT}', ablation=True)]
 
 # ----------------------------------------------------------------------------- recognition
