@@ -12,7 +12,8 @@ the class score; chance = the class's prevalence, printed too), and the mean ove
 (twin) classes and over the others. ``probe`` caches the detector's FPN features of the train and
 val splits once, then trains, for every combination of the options, a head like
 ``CategoricalEmbedding`` (``num_convs`` 3x3 conv + ReLU, 1x1 conv to class maps, GAP + GMP,
-mean BCE times ``--loss-weight``), batch 8, SGD (lr 0.02, momentum 0.9, wd 1e-4, as the
+mean BCE times ``--loss-weight``; ``--mix mix``: plus a K x K layer on the pooled logits, so
+a class's image score can read the other classes' -- co-occurrence), batch 8, SGD (lr 0.02, momentum 0.9, wd 1e-4, as the
 detector) or Adam (lr 1e-3).
 """
 import argparse
@@ -119,7 +120,7 @@ def features(model, cfg, split):
 class ProbeHead(nn.Module):
     """``num_convs`` x (3x3 conv, ReLU) -> 1x1 conv to K maps -> GAP + GMP (as the module)."""
 
-    def __init__(self, channels, num_classes, num_convs, level, cat_std=0.01):
+    def __init__(self, channels, num_classes, num_convs, level, cat_std=0.01, mix=False):
         super().__init__()
         self.level = level
         self.convs = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1)
@@ -130,13 +131,21 @@ class ProbeHead(nn.Module):
         self.cat_conv = nn.Conv2d(channels, num_classes, 1)
         nn.init.normal_(self.cat_conv.weight, std=cat_std)
         nn.init.zeros_(self.cat_conv.bias)
+        # ``mix``: a K x K linear layer on the pooled logits (identity at init; built last, so
+        # the other layers draw the same initial weights as without it), so one class's
+        # image score can read the others' (co-occurrence); the module itself has none
+        self.mix = nn.Linear(num_classes, num_classes) if mix else None
+        if mix:
+            nn.init.eye_(self.mix.weight)
+            nn.init.zeros_(self.mix.bias)
 
     def forward(self, feats):
         x = feats[self.level]
         for c in self.convs:
             x = F.relu(c(x))
         maps = self.cat_conv(x)
-        return maps.mean((2, 3)) + maps.amax((2, 3))
+        logits = maps.mean((2, 3)) + maps.amax((2, 3))
+        return logits if self.mix is None else self.mix(logits)
 
 
 def probe(args):
@@ -144,10 +153,11 @@ def probe(args):
     f_tr, y_tr, classes = features(model, cfg, args.train_split)
     f_va, y_va, _ = features(model, cfg, None)
     print('prevalence ' + ' '.join(f'{c}={p:.2f}' for c, p in zip(classes, y_va.mean(0))))
-    for steps, convs, level, optim, std, weight in itertools.product(
-            args.steps, args.num_convs, args.levels, args.optim, args.cat_std, args.loss_weight):
+    for steps, convs, level, optim, std, weight, mix in itertools.product(
+            args.steps, args.num_convs, args.levels, args.optim, args.cat_std, args.loss_weight,
+            args.mix):
         torch.manual_seed(0)
-        head = ProbeHead(f_tr[level].shape[1], len(classes), convs, level, std)
+        head = ProbeHead(f_tr[level].shape[1], len(classes), convs, level, std, mix == 'mix')
         opt = (torch.optim.Adam(head.parameters(), lr=1e-3) if optim == 'adam' else
                torch.optim.SGD(head.parameters(), lr=0.02, momentum=0.9, weight_decay=1e-4))
         gen = torch.Generator().manual_seed(0)
@@ -160,7 +170,8 @@ def probe(args):
             opt.step()
         with torch.no_grad():
             scores = head(f_va).sigmoid().numpy()
-        report(f'P{level + 2} convs={convs} {optim} std={std} w={weight} {steps} steps', scores,
+        report(f'P{level + 2} convs={convs} {optim} std={std} w={weight} {mix} {steps} steps',
+               scores,
                y_va.numpy(), classes)
 
 
@@ -177,6 +188,8 @@ def main(argv=None):
                    help='init std of the class-map conv')
     p.add_argument('--loss-weight', type=float, nargs='+', default=[1.0])
     p.add_argument('--train-split', default='context_cooc_train')
+    p.add_argument('--mix', nargs='+', choices=['plain', 'mix'], default=['plain'],
+                   help='mix: a K x K layer on the pooled logits (cross-class co-occurrence)')
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     (own if args.mode == 'own' else probe)(args)

@@ -28,3 +28,17 @@ def test_probe_head_is_gap_plus_gmp_of_its_class_maps():
     maps = head.cat_conv(torch.relu(head.convs[0](feats[1])))
     expected = maps.mean((2, 3)) + maps.flatten(2).max(2).values
     assert torch.allclose(head(feats), expected)
+
+
+def test_mix_head_starts_as_the_plain_head_and_can_read_other_classes():
+    torch.manual_seed(0)
+    plain = ProbeHead(channels=4, num_classes=3, num_convs=1, level=1)
+    torch.manual_seed(0)
+    mixed = ProbeHead(channels=4, num_classes=3, num_convs=1, level=1, mix=True)
+    feats = [torch.randn(2, 4, 8, 8), torch.randn(2, 4, 5, 5)]
+    assert torch.allclose(mixed(feats), plain(feats))  # identity at init
+    with torch.no_grad():
+        mixed.mix.weight[0, 1] = 2.0  # class 0's score now reads class 1's
+    out, base = mixed(feats), plain(feats)
+    assert torch.allclose(out[:, 0], base[:, 0] + 2.0 * base[:, 1], atol=1e-6)
+    assert torch.allclose(out[:, 1:], base[:, 1:])
