@@ -13,8 +13,8 @@ the class score; chance = the class's prevalence, printed too), and the mean ove
 val splits once, then trains, for every combination of the options, a head like
 ``CategoricalEmbedding`` (``num_convs`` 3x3 conv + ReLU, 1x1 conv to class maps, GAP + GMP,
 mean BCE times ``--loss-weight``; ``--mix mix``: plus a K x K layer on the pooled logits, so
-a class's image score can read the other classes' -- co-occurrence), batch 8, SGD (lr 0.02, momentum 0.9, wd 1e-4, as the
-detector) or Adam (lr 1e-3).
+a class's image score can read the other classes' -- co-occurrence), batch 8, SGD (lr 0.02,
+momentum 0.9, wd 1e-4, as the detector) or Adam (lr 1e-3).
 """
 import argparse
 import copy
@@ -118,7 +118,8 @@ def features(model, cfg, split):
 
 
 class ProbeHead(nn.Module):
-    """``num_convs`` x (3x3 conv, ReLU) -> 1x1 conv to K maps -> GAP + GMP (as the module)."""
+    """``num_convs`` x (3x3 conv, ReLU) -> 1x1 conv to K maps -> GAP + GMP (as the module);
+    ``mix``: then a K x K linear layer (not in the module)."""
 
     def __init__(self, channels, num_classes, num_convs, level, cat_std=0.01, mix=False):
         super().__init__()
@@ -171,8 +172,7 @@ def probe(args):
         with torch.no_grad():
             scores = head(f_va).sigmoid().numpy()
         report(f'P{level + 2} convs={convs} {optim} std={std} w={weight} {mix} {steps} steps',
-               scores,
-               y_va.numpy(), classes)
+               scores, y_va.numpy(), classes)
 
 
 def main(argv=None):
