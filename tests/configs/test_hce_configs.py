@@ -123,3 +123,14 @@ def test_coco_candidate_config_carries_the_synth_candidates_hce_keys(load_cfg):
     assert emb.input_grad_scale == want.context_embedding.input_grad_scale == 0.1
     assert ctx.early_fusion is None and want.context_roi.early_fusion is None
     assert head.context_cls[0].fusion == want.late_fusion.fusion == 'logit_sum'
+
+
+@pytest.mark.parametrize('name,scale', [('gs0p1', 0.1), ('gs0p3', 0.3)])
+def test_late_conv_gradient_scale_rows_differ_from_late_conv_only_in_the_scale(load_cfg, name,
+                                                                               scale):
+    base = load_cfg('configs/hce/hce-late-conv_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    cfg = load_cfg(f'configs/hce/hce-late-conv-{name}_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    assert MODELS.build(copy.deepcopy(cfg.model)).roi_head.context_embedding.input_grad_scale \
+        == scale
+    assert cfg.model.roi_head.context_embedding.pop('input_grad_scale') == scale
+    assert cfg.model == base.model

@@ -64,6 +64,8 @@ HCE_VARIANTS = [
     Variant('late-conv-detach', f'configs/hce/hce-late-conv-detach_{_HCE}', ablation=True),
     # late-conv with a tenth of the HCE losses' gradient into the backbone and neck
     Variant('late-conv-gs0.1', f'configs/hce/hce-late-conv-gs0p1_{_HCE}', ablation=True),
+    # between 0.1 (no harm, unreliable gain) and 1.0 (reliable gain, scene loss)
+    Variant('late-conv-gs0.3', f'configs/hce/hce-late-conv-gs0p3_{_HCE}', ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
