@@ -99,7 +99,7 @@ def own(args):
     for batch in loader:
         data = model.data_preprocessor(batch, False)
         x = model.extract_feat(data['inputs'])
-        scores.append(model.roi_head.image_context(x)['scores'])
+        scores.append(model.roi_head.image_context(x).img_logits.sigmoid())
         ys.append(multi_hot(data['data_samples'], len(classes)))
     y = torch.cat(ys).numpy()
     print('prevalence ' + ' '.join(f'{c}={p:.2f}' for c, p in zip(classes, y.mean(0))))

@@ -137,7 +137,7 @@ def main(argv=None):
     with torch.no_grad():
         det = model.predict(batch['inputs'], batch['data_samples'], rescale=False)[0]
         ctx = model.roi_head.image_context(model.extract_feat(batch['inputs']))
-    scores = ctx['scores'][0]
+    scores = ctx.img_logits[0].sigmoid()
     if args.cls is None:
         cls_idx = int(scores.argmax())
     elif args.cls in classes:
@@ -154,8 +154,8 @@ def main(argv=None):
     if not getattr(model.data_preprocessor, '_channel_conversion', False):
         img = img[..., ::-1]  # the model sees BGR: flip for display
     img = np.clip(img / 255.0, 0, 1)
-    stride = meta['batch_input_shape'][0] / ctx['cat_maps'].shape[-2]
-    cam = F.interpolate(ctx['cat_maps'][:, cls_idx:cls_idx + 1], scale_factor=stride,
+    stride = meta['batch_input_shape'][0] / ctx.cat_maps.shape[-2]
+    cam = F.interpolate(ctx.cat_maps[:, cls_idx:cls_idx + 1], scale_factor=stride,
                         mode='bilinear', align_corners=False)[0, 0, :h, :w].cpu().numpy()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 5))

@@ -6,9 +6,17 @@ The image-level categorical embedding, the hierarchical context RoI module and t
 classifier live in the RoI head, so the detector, neck and bbox head stay stock mmdet and the
 base head's own flow (samplers, schedules, reweighting, extra branches) runs unchanged. The mask
 branch (if any) sees the conventional RoI features only.
+
+Data flow (top-down): ``loss`` / ``predict`` / ``forward`` compute the batch's
+:class:`ImageContext` once (embedding, each stage's global context, and whether box scores are
+late-fused: only in the predict path) and hand it down with the features (:class:`HCEFeatures`)
+through the base's own ``loss`` / ``predict``; ``_bbox_forward`` reads it; ``bbox_loss`` labels the
+context classifier's RoIs from the sampling results (:func:`roi_labels`); ``loss`` adds
+``loss_img_cls`` on the same context.
 """
 import copy
 import inspect
+from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 import torch
@@ -21,15 +29,29 @@ from mmdet.registry import MODELS
 from ..long_tail.score_inverse import has_score_inverse
 
 
-class HCEFeatures(tuple):
-    """The neck's multi-level features (a plain tuple to mmdet code) plus the image-level context,
-    computed once per batch on first use (``context``) and the image sizes for ``x_global``."""
+@dataclass(frozen=True)
+class ImageContext:
+    """HCE's image-level context of one batch, computed once by :meth:`HCEMixin.image_context`
+    in ``loss`` / ``predict`` / ``forward`` and passed down to every stage's box forward."""
+    cat_maps: Optional[Tensor]   # (N, K, h, w) category maps; None: no stage reads the context
+    img_logits: Optional[Tensor]  # (N, K) image-level multi-label logits (GAP + GMP)
+    embedded: Optional[Tensor]   # (N, D, h, w) embedded map that feeds x_context
+    global_ctx: tuple            # per stage: W_g x_global + b (N, C, S, S), or None
+    fuse_scores: bool            # the predict path: box scores are the late-fused ones
 
-    def __new__(cls, feats, img_shapes=None, fuse_scores=False):
+
+class HCEFeatures(tuple):
+    """The neck's features with the batch's :class:`ImageContext`.
+
+    mmdet's base heads (Standard, Cascade, Dynamic, PISA, HTC ...) hand only the features and
+    the RoIs from their ``loss`` / ``predict`` down to ``_bbox_forward``; to keep their own code
+    (schedules, reweighting, extra branches) the context rides along with the features, which
+    stay a plain tuple to that code. The record is immutable and complete when built: no cache,
+    no flag read elsewhere."""
+
+    def __new__(cls, feats, context: ImageContext):
         obj = super().__new__(cls, feats)
-        obj.img_shapes = img_shapes
-        obj.fuse_scores = fuse_scores  # test time: late-fused class scores
-        obj.context = None
+        obj.context = context
         return obj
 
 
@@ -171,23 +193,7 @@ class HCEMixin:
                         f'late_fusion.loss_cls to use the head\'s loss type')
                 self.context_cls.append(clf)
 
-    # ---- context computation -------------------------------------------------------------
-    def _wrap(self, x, batch_data_samples, fuse_scores: bool) -> HCEFeatures:
-        shapes = None
-        if batch_data_samples is not None:
-            shapes = [s.metainfo['img_shape'] for s in batch_data_samples]
-        return HCEFeatures(x, shapes, fuse_scores)
-
-    def _context(self, x) -> dict:
-        """Embedding outputs for ``x`` (cached on an :class:`HCEFeatures`)."""
-        if not isinstance(x, HCEFeatures):  # e.g. OHEM sampler calls with per-image features
-            x = HCEFeatures(x)
-        if x.context is None:
-            cat_maps, img_logits, embedded = self.context_embedding(x)
-            x.context = dict(cat_maps=cat_maps, img_logits=img_logits, embedded=embedded,
-                             global_ctx={})
-        return x.context
-
+    # ---- the image-level context ------------------------------------------------------------
     def _needs_context_rois(self, stage: int, fuse_scores: bool) -> bool:
         if self.context_roi[stage].early_fusion is not None:
             return True
@@ -195,21 +201,27 @@ class HCEMixin:
             return False
         return not fuse_scores or self.context_cls[stage].test_branch != 'det'
 
-    def _global_ctx(self, stage: int, x) -> Optional[Tensor]:
-        """``W_g x_global + b`` of the stage's context module, once per batch."""
-        ctx = self._context(x)
-        module = self.context_roi[stage]
-        glob = None
-        if module.use_global:
-            glob = ctx['global_ctx'].get(stage)
-            if glob is None:
-                glob = module.global_context(ctx['embedded'], getattr(x, 'img_shapes', None))
-                ctx['global_ctx'][stage] = glob
-        return glob
+    def image_context(self, x: Sequence[Tensor], img_shapes: Optional[Sequence[tuple]] = None,
+                      fuse_scores: bool = False) -> ImageContext:
+        """The batch's :class:`ImageContext`: the categorical embedding of ``x`` and each stage's
+        ``W_g x_global + b`` (over ``img_shapes``, the whole map where None). With
+        ``fuse_scores`` (the predict path) a model that reads no context at test time
+        (``late_fusion.test_branch='det'`` or ``late_fusion=None``, without early fusion)
+        skips the embedding; training always needs it (``loss_img_cls``)."""
+        stages = range(len(self.context_roi))
+        if fuse_scores and not any(self._needs_context_rois(s, True) for s in stages):
+            return ImageContext(None, None, None, (None, ) * len(stages), fuse_scores)
+        cat_maps, img_logits, embedded = self.context_embedding(x)
+        glob = tuple(m.global_context(embedded, img_shapes) if m.use_global else None
+                     for m in self.context_roi)
+        return ImageContext(cat_maps, img_logits, embedded, glob, fuse_scores)
 
-    def _x_context(self, stage: int, x, rois: Tensor) -> Tensor:
-        glob = self._global_ctx(stage, x)
-        return self.context_roi[stage](self._context(x)['embedded'], rois, glob)
+    def _context_of(self, x) -> ImageContext:
+        """``x``'s context; features that come without one (mmdet's OHEM sampler re-runs
+        ``_bbox_forward`` on per-image feature lists) get theirs computed here (training)."""
+        if isinstance(x, HCEFeatures):
+            return x.context
+        return self.image_context(x)
 
     def _bbox_forward(self, *args, **kwargs) -> dict:
         """The base's ``_bbox_forward`` signature (``(x, rois)``, ``(stage, x, rois)``, HTC's
@@ -219,19 +231,19 @@ class HCEMixin:
         return self._hce_bbox_forward(stage, x, rois, **a)
 
     def bbox_loss(self, *args, **kwargs) -> dict:
-        """The base's ``bbox_loss`` plus the context classifier's loss on the same RoI labels
-        (the base's ``bbox_targets`` when it returns them, else ``get_targets``)."""
+        """The base's ``bbox_loss`` plus the context classifier's loss on the same RoIs, labelled
+        by :func:`roi_labels` from the sampling results (no second ``get_targets``: the box
+        targets stay the base's own)."""
         bbox_results = super().bbox_loss(*args, **kwargs)
         if self.context_cls is None:
             return bbox_results
         a = _bind(super().bbox_loss, args, kwargs)
         stage = a.get('stage', 0)
-        targets = bbox_results.get('bbox_targets')
-        if targets is None:
-            cfg = self.train_cfg[stage] if isinstance(self.train_cfg, list) else self.train_cfg
-            targets = self._stage(stage)[1].get_targets(a['sampling_results'], cfg, concat=True)
+        cfg = self.train_cfg[stage] if isinstance(self.train_cfg, list) else self.train_cfg
+        labels, weights = roi_labels(a['sampling_results'], self._stage(stage)[1].num_classes,
+                                     cfg.get('pos_weight', -1))
         bbox_results['loss_bbox'].update(
-            self._context_cls_loss(stage, bbox_results, targets[0], targets[1]))
+            self._context_cls_loss(stage, bbox_results, labels, weights))
         return bbox_results
 
     def _base_roi_feats(self, roi_extractor, x, rois: Tensor,
@@ -275,7 +287,8 @@ class HCEMixin:
         branch sharing the box RoI extractor reads them in training)."""
         roi_extractor, bbox_head = self._stage(stage)
         bbox_feats = self._base_roi_feats(roi_extractor, x, rois, **extra)
-        fuse_scores = getattr(x, 'fuse_scores', False)
+        ctx = self._context_of(x)
+        fuse_scores = ctx.fuse_scores
         module = self.context_roi[stage]
         clf = None if self.context_cls is None else self.context_cls[stage]
         x_context = ctx_logits = pooled = None
@@ -287,13 +300,13 @@ class HCEMixin:
             # a mask branch that shares the box RoI extractor reads bbox_feats in training
             shared = getattr(self, 'with_mask', False) and getattr(self, 'share_roi_extractor',
                                                                    False)
-            head_in, pooled = module(self._context(x)['embedded'], rois,
-                                     self._global_ctx(stage, x), fuse_into=bbox_feats,
+            head_in, pooled = module(ctx.embedded, rois, ctx.global_ctx[stage],
+                                     fuse_into=bbox_feats,
                                      mean=want_mean, inplace=not shared)
             if clf is not None and not fuse_scores:
                 ctx_logits = clf(None, pooled)
         else:
-            x_context = self._x_context(stage, x, rois)
+            x_context = module(ctx.embedded, rois, ctx.global_ctx[stage])
             if clf is not None and not fuse_scores:
                 # training: s_ctx once, for the fused scores and the context loss; computed
                 # before the fusion so that backward sums x_context's two grads in place
@@ -319,31 +332,47 @@ class HCEMixin:
             logits = clf(bbox_results['x_context'])
         return clf.loss(logits, labels, label_weights)
 
-    def _img_cls_loss(self, x: HCEFeatures, batch_data_samples) -> dict:
-        gts, ignores, _ = unpack_gt_instances(batch_data_samples)
-        return self.context_embedding.loss(self._context(x)['img_logits'], gts, ignores)
+    # ---- entry points: the context once per batch, then mmdet's own flow ----------------
+    def _with_context(self, x, batch_data_samples, fuse_scores: bool) -> HCEFeatures:
+        shapes = None
+        if batch_data_samples is not None:
+            shapes = [s.metainfo['img_shape'] for s in batch_data_samples]
+        return HCEFeatures(x, self.image_context(x, shapes, fuse_scores))
 
-    # ---- entry points (wrap the features, then run mmdet's own flow) ----------------------
     def loss(self, x, rpn_results_list, batch_data_samples) -> dict:
-        x = self._wrap(x, batch_data_samples, fuse_scores=False)
-        losses = super().loss(x, rpn_results_list, batch_data_samples)
-        losses.update(self._img_cls_loss(x, batch_data_samples))
+        """The base's losses with training scores, plus ``loss_img_cls`` on the same context."""
+        feats = self._with_context(x, batch_data_samples, fuse_scores=False)
+        losses = super().loss(feats, rpn_results_list, batch_data_samples)
+        gts, ignores, _ = unpack_gt_instances(batch_data_samples)
+        losses.update(self.context_embedding.loss(feats.context.img_logits, gts, ignores))
         return losses
 
     def predict(self, x, rpn_results_list, batch_data_samples, rescale: bool = False):
-        x = self._wrap(x, batch_data_samples, fuse_scores=True)
-        return super().predict(x, rpn_results_list, batch_data_samples, rescale=rescale)
+        """The base's predictions with late-fused box scores."""
+        feats = self._with_context(x, batch_data_samples, fuse_scores=True)
+        return super().predict(feats, rpn_results_list, batch_data_samples, rescale=rescale)
 
     def forward(self, x, rpn_results_list, batch_data_samples=None):
-        x = self._wrap(x, batch_data_samples, fuse_scores=True)
-        return super().forward(x, rpn_results_list, batch_data_samples)
+        """Tensor mode, scored as :meth:`predict`."""
+        feats = self._with_context(x, batch_data_samples, fuse_scores=True)
+        return super().forward(feats, rpn_results_list, batch_data_samples)
 
     def image_logits(self, x: Sequence[Tensor]) -> Tensor:
         """(N, K) multi-label image logits of the categorical embedding on the neck features
         ``x`` (with gradient; e.g. CR-DA's ICR when it shares this classifier)."""
-        return self._context(HCEFeatures(x))['img_logits']
+        return self.image_context(x).img_logits
 
-    def image_context(self, x: Sequence[Tensor]) -> dict:
-        """``cat_maps`` (N,K,h,w), image ``scores`` (sigmoid, N,K) for visualisation."""
-        ctx = self._context(HCEFeatures(x))
-        return dict(cat_maps=ctx['cat_maps'], scores=ctx['img_logits'].sigmoid())
+
+def roi_labels(sampling_results: Sequence, num_classes: int, pos_weight: float = -1) -> tuple:
+    """(labels, label_weights) of the sampled RoIs in the order of ``bbox2roi``: positives their
+    gt label, negatives ``num_classes`` (background); weight ``pos_weight`` (1 if <= 0) for the
+    positives, 1 for the negatives (the labels of mmdet's ``BBoxHead.get_targets``)."""
+    labels, weights = [], []
+    for res in sampling_results:
+        num_pos, num_neg = len(res.pos_priors), len(res.neg_priors)
+        labels += [res.pos_gt_labels.long(),
+                   res.pos_gt_labels.new_full((num_neg, ), num_classes, dtype=torch.long)]
+        w = 1.0 if pos_weight <= 0 else float(pos_weight)
+        weights += [res.pos_priors.new_full((num_pos, ), w),
+                    res.pos_priors.new_ones(num_neg)]
+    return torch.cat(labels), torch.cat(weights)

@@ -111,9 +111,9 @@ def test_predicted_scores_are_fused_probabilities(synth_model_cfg):
     with torch.no_grad():
         feats = model.extract_feat(batch['inputs'])
         rois = torch.tensor([[0, 5., 5., 60., 60.], [1, 20., 30., 100., 90.]])
-        x = head._wrap(feats, batch['data_samples'], fuse_scores=True)
+        x = head._with_context(feats, batch['data_samples'], fuse_scores=True)
         fused = head._bbox_forward(x, rois)
-        x = head._wrap(feats, batch['data_samples'], fuse_scores=False)
+        x = head._with_context(feats, batch['data_samples'], fuse_scores=False)
         raw = head._bbox_forward(x, rois)
         ctx = head.context_cls[0](raw['x_context'])
     p = fused['cls_score'].softmax(-1)
@@ -222,3 +222,35 @@ def test_detached_embedding_input_keeps_its_losses_off_the_backbone(synth_model_
     assert model.backbone.conv1.weight.grad is None or \
         model.backbone.conv1.weight.grad.abs().sum() == 0
     assert model.roi_head.context_embedding.cat_conv.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('pos_weight', [-1, 2.0])
+def test_roi_labels_equal_the_bbox_heads_targets(pos_weight):
+    """The context classifier's RoI labels and weights (read from the sampling results) are
+    those of mmdet's ``BBoxHead.get_targets`` (an image without positives included)."""
+    from mmdet.models.task_modules.samplers import SamplingResult
+    from mmengine.config import ConfigDict
+
+    from hce_det.models.hce import roi_labels
+    torch.manual_seed(0)
+    results = []
+    for num_pos, num_neg in ((3, 5), (0, 4)):
+        priors = torch.rand(num_pos + num_neg, 4) * 50
+        priors[:, 2:] += priors[:, :2] + 1
+        gt = torch.rand(2, 4) * 50
+        gt[:, 2:] += gt[:, :2] + 1
+        assigned = torch.zeros(num_pos + num_neg, dtype=torch.long)
+        assigned[:num_pos] = torch.tensor([1, 2, 1])[:num_pos]
+        results.append(SamplingResult(
+            pos_inds=torch.arange(num_pos), neg_inds=torch.arange(num_pos, num_pos + num_neg),
+            priors=priors, gt_bboxes=gt,
+            assign_result=type('A', (), dict(gt_inds=assigned, num_gts=2,
+                                              labels=torch.tensor([7, 3])[assigned - 1]))(),
+            gt_flags=torch.zeros(num_pos + num_neg, dtype=torch.uint8)))
+    head = MODELS.build(dict(type='Shared2FCBBoxHead', in_channels=4, fc_out_channels=8,
+                             roi_feat_size=2, num_classes=10))
+    want = head.get_targets(results, ConfigDict(pos_weight=pos_weight), concat=True)
+    labels, weights = roi_labels(results, 10, pos_weight)
+    assert labels.tolist() == [7, 3, 7] + [10] * 9
+    torch.testing.assert_close(labels, want[0])
+    torch.testing.assert_close(weights, want[1])
