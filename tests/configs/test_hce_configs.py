@@ -134,3 +134,26 @@ def test_late_conv_gradient_scale_rows_differ_from_late_conv_only_in_the_scale(l
         == scale
     assert cfg.model.roi_head.context_embedding.pop('input_grad_scale') == scale
     assert cfg.model == base.model
+
+
+def test_p5_row_differs_from_gs0p3_only_in_the_embedding_level(load_cfg):
+    """late-conv-gs0.3-p5 reads P5 (stride 32) and pools its context at that stride; one
+    loss/backward reaches the embedding."""
+    import torch
+    from mmdet.testing import demo_mm_inputs
+    base = load_cfg('configs/hce/hce-late-conv-gs0p3_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    cfg = load_cfg(
+        'configs/hce/hce-late-conv-gs0p3-p5_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    assert model.roi_head.context_embedding.in_levels == (3, )
+    assert model.roi_head.context_roi[0].roi_layer.spatial_scale == 1 / 32
+    data = model.data_preprocessor(demo_mm_inputs(2, (3, 128, 128), num_items=[3, 2],
+                                                  num_classes=10), True)
+    losses = model(**data, mode='loss')
+    model.parse_losses(losses)[0].backward()
+    assert model.roi_head.context_embedding.cat_conv.weight.grad.abs().sum() > 0
+    assert tuple(cfg.model.roi_head.context_embedding.pop('in_levels')) == (3, )
+    assert tuple(base.model.roi_head.context_embedding.pop('in_levels')) == (1, )
+    assert cfg.model == base.model

@@ -66,6 +66,8 @@ HCE_VARIANTS = [
     Variant('late-conv-gs0.1', f'configs/hce/hce-late-conv-gs0p1_{_HCE}', ablation=True),
     # between 0.1 (no harm, unreliable gain) and 1.0 (reliable gain, scene loss)
     Variant('late-conv-gs0.3', f'configs/hce/hce-late-conv-gs0p3_{_HCE}', ablation=True),
+    # gs0.3 with the embedding on P5 (companions in one cell's view; see the config's comment)
+    Variant('late-conv-gs0.3-p5', f'configs/hce/hce-late-conv-gs0p3-p5_{_HCE}', ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
