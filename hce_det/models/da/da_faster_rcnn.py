@@ -33,6 +33,7 @@ from mmdet.models.detectors import FasterRCNN
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
+from ..hce.hce_roi_head import HCEMixin
 from ..layers.image_labels import multi_hot_labels
 from .categorical_reg import ccr_weights
 from .da_roi_head import RoIOutputs, RoIOutputsMixin, splits_at_classifier
@@ -379,6 +380,9 @@ class DAFasterRCNN(FasterRCNN):
         n_img = {'source': len(batch.src_samples), 'target': len(batch.tgt_samples)}
         passes = self.domain_passes(batch)                  # backbone + neck
         x = self.roi_features(passes)                       # per domain, + SW context vectors
+        if isinstance(self.roi_head, HCEMixin):  # HCE's image context once per domain
+            samples = {'source': batch.src_samples, 'target': batch.tgt_samples}
+            x = {d: self.roi_head.with_context(v, samples[d]) for d, v in x.items()}
         losses, rois_s = self.detection_loss(x['source'], batch.src_samples)
         rois = {'source': rois_s, 'target': self.target_rois(x.get('target'), batch.tgt_samples)}
         # one method per alignment family (in this order: dropout draws follow it)

@@ -44,11 +44,14 @@ class HCERoIOutputsMixin:
 
     def forward_rois(self, x: Tuple[Tensor], rois: Tensor, stage: int = -1,
                      batch_img_metas: Optional[List[dict]] = None) -> RoIOutputs:
-        """The DA mixin's ``forward_rois`` on ``x`` with HCE's image context of ``x`` (global
+        """The DA mixin's ``forward_rois`` on ``x`` with HCE's image context of ``x`` (the one
+        ``x`` carries from :meth:`~HCEMixin.with_context`, else computed here with the global
         context over the image sizes; training scores)."""
-        shapes = None if batch_img_metas is None else [m['img_shape'] for m in batch_img_metas]
-        feats = HCEFeatures(x, self.image_context(x, shapes, fuse_scores=False))
-        return super().forward_rois(feats, rois, stage, batch_img_metas)
+        if not isinstance(x, HCEFeatures):
+            shapes = None if batch_img_metas is None else [m['img_shape']
+                                                           for m in batch_img_metas]
+            x = HCEFeatures(x, self.image_context(x, shapes, fuse_scores=False))
+        return super().forward_rois(x, rois, stage, batch_img_metas)
 
 
 def da_hce_head_class(hce_cls: type, da_mixin: type) -> type:

@@ -333,7 +333,12 @@ class HCEMixin:
         return clf.loss(logits, labels, label_weights)
 
     # ---- entry points: the context once per batch, then mmdet's own flow ----------------
-    def _with_context(self, x, batch_data_samples, fuse_scores: bool) -> HCEFeatures:
+    def with_context(self, x, batch_data_samples, fuse_scores: bool = False) -> HCEFeatures:
+        """``x`` with its :class:`ImageContext` (global context over the samples' image sizes);
+        features that already carry one for the same path are returned as they are (a detector
+        that needs the context elsewhere too, e.g. CR-DA's shared ICR, computes it once)."""
+        if isinstance(x, HCEFeatures) and x.context.fuse_scores == fuse_scores:
+            return x
         shapes = None
         if batch_data_samples is not None:
             shapes = [s.metainfo['img_shape'] for s in batch_data_samples]
@@ -341,7 +346,7 @@ class HCEMixin:
 
     def loss(self, x, rpn_results_list, batch_data_samples) -> dict:
         """The base's losses with training scores, plus ``loss_img_cls`` on the same context."""
-        feats = self._with_context(x, batch_data_samples, fuse_scores=False)
+        feats = self.with_context(x, batch_data_samples, fuse_scores=False)
         losses = super().loss(feats, rpn_results_list, batch_data_samples)
         gts, ignores, _ = unpack_gt_instances(batch_data_samples)
         losses.update(self.context_embedding.loss(feats.context.img_logits, gts, ignores))
@@ -349,18 +354,19 @@ class HCEMixin:
 
     def predict(self, x, rpn_results_list, batch_data_samples, rescale: bool = False):
         """The base's predictions with late-fused box scores."""
-        feats = self._with_context(x, batch_data_samples, fuse_scores=True)
+        feats = self.with_context(x, batch_data_samples, fuse_scores=True)
         return super().predict(feats, rpn_results_list, batch_data_samples, rescale=rescale)
 
     def forward(self, x, rpn_results_list, batch_data_samples=None):
         """Tensor mode, scored as :meth:`predict`."""
-        feats = self._with_context(x, batch_data_samples, fuse_scores=True)
+        feats = self.with_context(x, batch_data_samples, fuse_scores=True)
         return super().forward(feats, rpn_results_list, batch_data_samples)
 
     def image_logits(self, x: Sequence[Tensor]) -> Tensor:
         """(N, K) multi-label image logits of the categorical embedding on the neck features
-        ``x`` (with gradient; e.g. CR-DA's ICR when it shares this classifier)."""
-        return self.image_context(x).img_logits
+        ``x`` (with gradient; e.g. CR-DA's ICR when it shares this classifier); the carried
+        context's when ``x`` comes from :meth:`with_context`."""
+        return self._context_of(x).img_logits
 
 
 def roi_labels(sampling_results: Sequence, num_classes: int, pos_weight: float = -1) -> tuple:

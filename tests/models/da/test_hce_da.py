@@ -136,3 +136,18 @@ def test_cascade_hce_head_gets_its_da_twin():
             's0.loss_cls'} <= set(losses)
     model.parse_losses(losses)[0].backward()
     assert model.roi_head.context_embedding.cat_conv.weight.grad.abs().sum() > 0
+
+
+def test_hce_context_is_computed_once_per_domain(hce_da):
+    """One embedding forward per domain serves the RoI losses, the target RoIs and ICR/CCR."""
+    _, model, batch = hce_da
+    model.train()
+    calls = []
+    handle = model.roi_head.context_embedding.register_forward_hook(
+        lambda m, args, out: calls.append(args[0][0].shape[0]))
+    try:
+        model.loss(batch['inputs'], batch['data_samples'])
+    finally:
+        handle.remove()
+    assert calls == [1, 1]  # source, target (one image each)
+    model.zero_grad(set_to_none=True)

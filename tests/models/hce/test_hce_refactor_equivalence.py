@@ -14,7 +14,9 @@ absorb BLAS differences on other machines.
 Settings: every mmdet family of ``test_hce_families`` (ResNet-18, two 128 px images), Faster
 R-CNN with the OHEM sampler (which calls ``_bbox_forward`` on per-image features), with trained
 ``logit_sum`` late fusion, with ``test_branch='det'`` and with late fusion off; and the synth
-ladder configs of the gated, late-conv-gs0.3 and HCE + APA + DropLoss rows.
+ladder configs of the gated, late-conv-gs0.3 and HCE + APA + DropLoss rows; HCE + DA-Faster + ICR
+(sharing HCE's embedding) + CCR on 2 source + 2 target images (the context now computed once per
+domain for the RoI losses, the target RoIs and ICR).
 """
 import copy
 import json
@@ -116,6 +118,46 @@ def _run(name):
         return [u for v in (t.values() if isinstance(t, dict) else t) for u in flat(v)]
     out['forward'] = float(sum(t.double().sum() for t in flat(tensors)))
     return out
+
+
+HCE_DA = 'configs/cr_da/synth/hce-da-faster-icr-ccr_faster-rcnn_r18-thin_fpn_0.5k_synth-fog.py'
+
+
+def _run_da():
+    """HCE + DA-Faster + ICR (sharing HCE's embedding) + CCR, 2 source + 2 target images of
+    different sizes (as ``test_da_refactor_equivalence``): losses, grads, predictions."""
+    model_cfg = _synth(HCE_DA)()
+    model_cfg.train_cfg.pop('target_proposal', None)
+    model = build(model_cfg).train()
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(0)
+    data = demo_mm_inputs(batch_size=4, image_shapes=[(3, 128, 128), (3, 96, 128),
+                                                      (3, 128, 96), (3, 128, 128)],
+                          num_items=[3, 2, 4, 1], num_classes=_num_classes(model_cfg))
+    two = dict(inputs=dict(source=data['inputs'][:2], target=data['inputs'][2:]),
+               data_samples=dict(source=data['data_samples'][:2],
+                                 target=data['data_samples'][2:]))
+    train = model.data_preprocessor(two, True)
+    test = model.data_preprocessor(copy.deepcopy(data), False)
+    torch.manual_seed(1)
+    losses = model.loss(train['inputs'], train['data_samples'])
+    out = dict(losses={k: float(torch.as_tensor(sum(v) if isinstance(v, list) else v).detach())
+                       for k, v in losses.items() if 'loss' in k})
+    model.zero_grad()
+    model.parse_losses(losses)[0].backward()
+    out['grads'] = {n: float(sum(p.grad.double().abs().sum() for p in m.parameters()
+                                 if p.grad is not None))
+                    for n, m in model.named_children() if n != 'data_preprocessor'}
+    model.eval()
+    with torch.no_grad():
+        preds = model.predict(test['inputs'], test['data_samples'])
+    out['scores'] = [float(p.pred_instances.scores.double().sum()) for p in preds]
+    out['dets'] = [len(p.pred_instances) for p in preds]
+    out['forward'] = 0.0
+    return out
+
+
+RUNS = {**{name: (lambda name=name: _run(name)) for name in SETTINGS}, 'hce_da': _run_da}
 
 
 PINNED = {'cascade': {'dets': [10, 10],
@@ -262,6 +304,29 @@ PINNED = {'cascade': {'dets': [10, 10],
                                'loss_rpn_bbox': 0.1326521933078766,
                                'loss_rpn_cls': 0.691956102848053},
                     'scores': [0.9467740282416344, 0.9485352635383606]},
+           'hce_da': {'dets': [100, 100, 100, 100],
+                      'forward': 0.0,
+                      'grads': {'backbone': 173.79382114133682,
+                                'img_da': 0.2875235142489383,
+                                'ins_da': 7.906602592188817,
+                                'neck': 555.9761340952476,
+                                'roi_head': 2792.7984396644565,
+                                'rpn_head': 45.164483059950186},
+                      'losses': {'loss_bbox': 0.04363374784588814,
+                                 'loss_cls': 2.34887957572937,
+                                 'loss_cst_s': 0.000419064424932003,
+                                 'loss_cst_t': 0.0008934502839110792,
+                                 'loss_ctx_cls': 2.397895574569702,
+                                 'loss_icr': 0.7745598554611206,
+                                 'loss_img_cls': 0.7745598554611206,
+                                 'loss_img_da_s': 0.06898068636655807,
+                                 'loss_img_da_t': 0.06964804977178574,
+                                 'loss_ins_da_s': 0.06966570764780045,
+                                 'loss_ins_da_t': 0.10544276237487793,
+                                 'loss_rpn_bbox': 0.012604217045009136,
+                                 'loss_rpn_cls': 0.6939848065376282},
+                      'scores': [11.450375095009804, 11.384519524872303, 11.378868088126183,
+                                 11.297245539724827]},
            'htc': {'dets': [10, 10],
                    'forward': 242716.999678705,
                    'grads': {'backbone': 66.94855831426364,
@@ -435,9 +500,9 @@ PINNED = {'cascade': {'dets': [10, 10],
 
 
 @pytest.mark.usefixtures('one_thread')
-@pytest.mark.parametrize('name', list(SETTINGS))
+@pytest.mark.parametrize('name', list(RUNS))
 def test_same_losses_grads_and_predictions_as_before(name):
-    got, want = _run(name), PINNED[name]
+    got, want = RUNS[name](), PINNED[name]
     assert got['dets'] == want['dets']
     for key in ('losses', 'grads'):
         assert set(got[key]) == set(want[key]), key
@@ -449,6 +514,6 @@ def test_same_losses_grads_and_predictions_as_before(name):
 
 if __name__ == '__main__':
     torch.set_num_threads(1)
-    pinned = {n: _run(n) for n in (sys.argv[2:] or SETTINGS)}
+    pinned = {n: RUNS[n]() for n in (sys.argv[2:] or RUNS)}
     with open(sys.argv[1], 'w') as f:
         json.dump(pinned, f, indent=1, sort_keys=True)
