@@ -182,3 +182,20 @@ def ap50_case():
               det([])],
              [det([]), det([]), det([])]]
     return preds, gts
+
+
+def two_domain_demo_batch(model, num_classes: int = 10):
+    """2 source + 2 target images of different sizes from ``mmdet.testing.demo_mm_inputs`` (no
+    data files): (training batch as ``DAFasterRCNN.loss`` takes it, test batch of all four),
+    both through ``model.data_preprocessor``."""
+    import copy
+
+    from mmdet.testing import demo_mm_inputs
+    data = demo_mm_inputs(batch_size=4, image_shapes=[(3, 128, 128), (3, 96, 128),
+                                                      (3, 128, 96), (3, 128, 128)],
+                          num_items=[3, 2, 4, 1], num_classes=num_classes)
+    two = dict(inputs=dict(source=data['inputs'][:2], target=data['inputs'][2:]),
+               data_samples=dict(source=data['data_samples'][:2],
+                                 target=data['data_samples'][2:]))
+    return (model.data_preprocessor(two, True),
+            model.data_preprocessor(copy.deepcopy(data), False))

@@ -14,11 +14,10 @@ SW-Faster+ICR+CCR with context vectors (config's 'joint', and 'separate'), and e
 but the context vectors ('separate') -- 2 source + 2 target images of different sizes from
 ``mmdet.testing.demo_mm_inputs`` (no data files), seed 0 before build and before ``loss``.
 """
-import copy
 
 import pytest
 import torch
-from conftest import build_model
+from conftest import build_model, two_domain_demo_batch
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -176,15 +175,7 @@ def _run(name, load_cfg):
     cfg.model.train_cfg.pop('target_proposal')
     edit(cfg.model, load_cfg)
     model = build_model(cfg.model).train()
-    from mmdet.testing import demo_mm_inputs
-    data = demo_mm_inputs(batch_size=4, image_shapes=[(3, 128, 128), (3, 96, 128),
-                                                      (3, 128, 96), (3, 128, 128)],
-                          num_items=[3, 2, 4, 1], num_classes=10)
-    two = dict(inputs=dict(source=data['inputs'][:2], target=data['inputs'][2:]),
-               data_samples=dict(source=data['data_samples'][:2],
-                                 target=data['data_samples'][2:]))
-    train = model.data_preprocessor(two, True)
-    test = model.data_preprocessor(copy.deepcopy(data), False)
+    train, test = two_domain_demo_batch(model)
     torch.manual_seed(0)
     losses = model.loss(train['inputs'], train['data_samples'])
     values = {k: float(sum(v) if isinstance(v, list) else v)  # RPN: one term per level

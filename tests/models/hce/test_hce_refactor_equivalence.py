@@ -28,6 +28,7 @@ import pytest
 import torch
 
 sys.path.insert(0, osp.dirname(__file__))
+from conftest import two_domain_demo_batch  # noqa: E402
 from test_hce_families import FAMILIES, batch, build, small_cfg  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -129,16 +130,8 @@ def _run_da():
     model_cfg = _synth(HCE_DA)()
     model_cfg.train_cfg.pop('target_proposal', None)
     model = build(model_cfg).train()
-    from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
-    data = demo_mm_inputs(batch_size=4, image_shapes=[(3, 128, 128), (3, 96, 128),
-                                                      (3, 128, 96), (3, 128, 128)],
-                          num_items=[3, 2, 4, 1], num_classes=_num_classes(model_cfg))
-    two = dict(inputs=dict(source=data['inputs'][:2], target=data['inputs'][2:]),
-               data_samples=dict(source=data['data_samples'][:2],
-                                 target=data['data_samples'][2:]))
-    train = model.data_preprocessor(two, True)
-    test = model.data_preprocessor(copy.deepcopy(data), False)
+    train, test = two_domain_demo_batch(model, _num_classes(model_cfg))
     torch.manual_seed(1)
     losses = model.loss(train['inputs'], train['data_samples'])
     out = dict(losses={k: float(torch.as_tensor(sum(v) if isinstance(v, list) else v).detach())
