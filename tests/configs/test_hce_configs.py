@@ -15,7 +15,7 @@ SYNTH_HCE = 'configs/demo/hce_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
     'configs/hce/hce_faster-rcnn_r101_fpn_1x_coco.py',
     'configs/hce/hce_cascade-rcnn_r50_fpn_1x_coco.py',
     'configs/hce/hce_mask-rcnn_r50_fpn_1x_coco.py',
-    'configs/hce/hce-late-conv-gs0p1_faster-rcnn_r50_fpn_1x_coco.py',
+    'configs/hce/hce-late-conv-gs0p3_faster-rcnn_r50_fpn_1x_coco.py',
 ])
 def test_coco_configs_build(load_cfg, path):
     cfg = load_cfg(path)
@@ -114,13 +114,14 @@ def test_hce_apa_synth_lt_config_takes_a_loss_step(load_cfg, tiny_data):
 
 
 def test_coco_candidate_config_carries_the_synth_candidates_hce_keys(load_cfg):
-    coco = load_cfg('configs/hce/hce-late-conv-gs0p1_faster-rcnn_r50_fpn_1x_coco.py')
-    synth = load_cfg(LATE_CONV_GS)
+    coco = load_cfg('configs/hce/hce-late-conv-gs0p3_faster-rcnn_r50_fpn_1x_coco.py')
+    synth = load_cfg(
+        'configs/hce/hce-late-conv-gs0p3_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
     head = MODELS.build(coco.model).roi_head
     emb, ctx = head.context_embedding, head.context_roi[0]
     want = synth.model.roi_head
     assert len(emb.convs) == want.context_embedding.num_convs == 1
-    assert emb.input_grad_scale == want.context_embedding.input_grad_scale == 0.1
+    assert emb.input_grad_scale == want.context_embedding.input_grad_scale == 0.3
     assert ctx.early_fusion is None and want.context_roi.early_fusion is None
     assert head.context_cls[0].fusion == want.late_fusion.fusion == 'logit_sum'
 

@@ -1,4 +1,5 @@
 """tools/demo.py: the summary table (differences to the baseline) and the per-class plot."""
+import os
 import os.path as osp
 
 from conftest import ROOT
@@ -37,3 +38,36 @@ def test_runs_side_by_side_equal_one_thread_runs_in_turn(tiny_data, tmp_path, on
         assert a['raw'] == b['raw']
     table = demo.ap_table(str(tmp_path / 'par' / 'vanilla.log'))
     assert table.splitlines()[1].split()[1:3] == ['category', '|']
+
+
+def test_side_by_side_workers_find_the_shared_init_already_written(tiny_data, tmp_path,
+                                                                   monkeypatch):
+    """``train_all(jobs=2)`` writes the seed's shared initial weights before it starts any
+    worker, so two workers never race to write the same file (a race that failed the test
+    above when both finished building at once)."""
+    from tools import demo
+    from tools.analysis.compare import shared_init_path
+    from tools.analysis.ladders import LADDERS
+    seen = []
+
+    class Pool:  # records what a worker would find; trains nothing
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args):
+            seen.append(osp.isfile(shared_init_path(str(tmp_path), 0)))
+            return type('F', (), dict(result=lambda self: dict(variant=args[3].name)))()
+
+    monkeypatch.setattr(demo, 'ProcessPoolExecutor', Pool)
+    monkeypatch.setattr(demo, 'ap_table', lambda log: '')
+    ladder = LADDERS['hce']
+    rows = demo.train_all(ladder, [ladder.variant('vanilla'), ladder.variant('embloss')], 0, 2,
+                          tiny_data, str(tmp_path), jobs=2)
+    assert seen == [True, True] and [r['variant'] for r in rows] == ['vanilla', 'embloss']
+    assert not [f for f in os.listdir(tmp_path / 'init') if f.endswith('.tmp')]

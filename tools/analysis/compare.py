@@ -131,17 +131,22 @@ def save_shared_init(ladder: Ladder, seed: int, iters: int, data_root: str, path
     model = MODELS.build(cfg.model)
     model.init_weights()
     os.makedirs(osp.dirname(path), exist_ok=True)
+    tmp = f'{path}.{os.getpid()}.tmp'  # concurrent writers (same bytes) never share a temp file
     torch.save({'state_dict': model.state_dict(), 'meta': dict(seed=seed, variant=base.name)},
-               path + '.tmp')
-    os.replace(path + '.tmp', path)
+               tmp)
+    os.replace(tmp, path)
     return path
+
+
+def shared_init_path(out: str, seed: int) -> str:
+    """Where the runs of ``seed`` under ``out`` find their shared initial weights."""
+    return osp.join(out, 'init', f'seed{seed}.pth')
 
 
 def build_variant_runner(ladder, variant, seed, iters, data_root, out, ctx, curve_every=0):
     """The mmengine Runner of one (variant, seed) run, starting from the shared init."""
     from mmengine.runner import Runner
-    init = save_shared_init(ladder, seed, iters, data_root,
-                            osp.join(out, 'init', f'seed{seed}.pth'))
+    init = save_shared_init(ladder, seed, iters, data_root, shared_init_path(out, seed))
     work_dir = osp.join(out, 'work', f'{variant.name}__seed{seed}')
     cfg = configure(load_config(variant), ladder, variant, seed, iters, data_root, work_dir,
                     init, ctx, curve_every)
