@@ -111,9 +111,9 @@ def test_predicted_scores_are_fused_probabilities(synth_model_cfg):
     with torch.no_grad():
         feats = model.extract_feat(batch['inputs'])
         rois = torch.tensor([[0, 5., 5., 60., 60.], [1, 20., 30., 100., 90.]])
-        x = head._with_context(feats, batch['data_samples'], fuse_scores=True)
+        x = head.with_context(feats, batch['data_samples'], fuse_scores=True)
         fused = head._bbox_forward(x, rois)
-        x = head._with_context(feats, batch['data_samples'], fuse_scores=False)
+        x = head.with_context(feats, batch['data_samples'], fuse_scores=False)
         raw = head._bbox_forward(x, rois)
         ctx = head.context_cls[0](raw['x_context'])
     p = fused['cls_score'].softmax(-1)

@@ -216,8 +216,8 @@ def test_apa_mean_fusion_predicts_mean_of_both_apas(apa_hce_cfg):
     rois = torch.tensor([[0, 5., 5., 60., 60.], [1, 20., 30., 100., 90.]])
     with torch.no_grad():
         feats = model.extract_feat(batch['inputs'])
-        fused = rh._bbox_forward(rh._with_context(feats, batch['data_samples'], True), rois)
-        raw = rh._bbox_forward(rh._with_context(feats, batch['data_samples'], False), rois)
+        fused = rh._bbox_forward(rh.with_context(feats, batch['data_samples'], True), rois)
+        raw = rh._bbox_forward(rh.with_context(feats, batch['data_samples'], False), rois)
         want = (rh.bbox_head.loss_cls.get_activation(raw['cls_score'])
                 + rh.context_cls[0].loss_cls.get_activation(raw['ctx_logits'])) / 2
         got = rh.bbox_head.loss_cls.get_activation(fused['cls_score'])
