@@ -82,6 +82,37 @@ def _num_classes(cfg):
     return (heads[0] if isinstance(heads, list) else heads).num_classes
 
 
+def _flat(t):
+    if isinstance(t, torch.Tensor):
+        return [t]
+    return [u for v in (t.values() if isinstance(t, dict) else t) for u in _flat(v)]
+
+
+def _measure(model, train: dict, test: dict, tensor_mode: bool = True) -> dict:
+    """Losses (seed 1), per-module |grad| sums of their total, predicted score sums and
+    detection counts, and (``tensor_mode``) the sum of the tensor-mode outputs."""
+    model.train()
+    torch.manual_seed(1)
+    losses = model.loss(train['inputs'], copy.deepcopy(train['data_samples']))
+    out = dict(losses={k: float(sum(torch.as_tensor(t).detach().sum() for t in
+                                    (v if isinstance(v, list) else [v])))
+                       for k, v in losses.items() if 'loss' in k})
+    model.zero_grad()
+    model.parse_losses(losses)[0].backward()
+    out['grads'] = {n: float(sum(p.grad.double().abs().sum() for p in m.parameters()
+                                 if p.grad is not None))
+                    for n, m in model.named_children() if n != 'data_preprocessor'}
+    model.eval()
+    with torch.no_grad():
+        results = model.predict(test['inputs'], copy.deepcopy(test['data_samples']))
+        tensors = model._forward(test['inputs'], copy.deepcopy(test['data_samples'])) \
+            if tensor_mode else []
+    out['scores'] = [float(r.pred_instances.scores.double().sum()) for r in results]
+    out['dets'] = [len(r.pred_instances) for r in results]
+    out['forward'] = float(sum(t.double().sum() for t in _flat(tensors)))
+    return out
+
+
 def _run(name):
     make, with_mask, with_semantic = SETTINGS[name]
     cfg = make()
@@ -94,31 +125,7 @@ def _run(name):
         data = model.data_preprocessor(demo_mm_inputs(
             batch_size=2, image_shapes=(3, 128, 128), num_items=[3, 2],
             num_classes=_num_classes(cfg)), True)
-    model.train()
-    torch.manual_seed(1)
-    losses = model.loss(data['inputs'], copy.deepcopy(data['data_samples']))
-    total, _ = model.parse_losses(losses)
-    model.zero_grad()
-    total.backward()
-    out = dict(losses={k: float(sum(torch.as_tensor(t).sum() for t in
-                                    (v if isinstance(v, list) else [v])))
-                       for k, v in losses.items() if 'loss' in k},
-               grads={n: float(sum(p.grad.double().abs().sum() for p in m.parameters()
-                                   if p.grad is not None))
-                      for n, m in model.named_children() if n != 'data_preprocessor'})
-    model.eval()
-    with torch.no_grad():
-        results = model.predict(data['inputs'], copy.deepcopy(data['data_samples']))
-        tensors = model._forward(data['inputs'], copy.deepcopy(data['data_samples']))
-    out['scores'] = [float(r.pred_instances.scores.double().sum()) for r in results]
-    out['dets'] = [len(r.pred_instances) for r in results]
-
-    def flat(t):
-        if isinstance(t, torch.Tensor):
-            return [t]
-        return [u for v in (t.values() if isinstance(t, dict) else t) for u in flat(v)]
-    out['forward'] = float(sum(t.double().sum() for t in flat(tensors)))
-    return out
+    return _measure(model, data, data)
 
 
 HCE_DA = 'configs/cr_da/synth/hce-da-faster-icr-ccr_faster-rcnn_r18-thin_fpn_0.5k_synth-fog.py'
@@ -129,25 +136,10 @@ def _run_da():
     different sizes (as ``test_da_refactor_equivalence``): losses, grads, predictions."""
     model_cfg = _synth(HCE_DA)()
     model_cfg.train_cfg.pop('target_proposal', None)
-    model = build(model_cfg).train()
+    model = build(model_cfg)
     torch.manual_seed(0)
     train, test = two_domain_demo_batch(model, _num_classes(model_cfg))
-    torch.manual_seed(1)
-    losses = model.loss(train['inputs'], train['data_samples'])
-    out = dict(losses={k: float(torch.as_tensor(sum(v) if isinstance(v, list) else v).detach())
-                       for k, v in losses.items() if 'loss' in k})
-    model.zero_grad()
-    model.parse_losses(losses)[0].backward()
-    out['grads'] = {n: float(sum(p.grad.double().abs().sum() for p in m.parameters()
-                                 if p.grad is not None))
-                    for n, m in model.named_children() if n != 'data_preprocessor'}
-    model.eval()
-    with torch.no_grad():
-        preds = model.predict(test['inputs'], test['data_samples'])
-    out['scores'] = [float(p.pred_instances.scores.double().sum()) for p in preds]
-    out['dets'] = [len(p.pred_instances) for p in preds]
-    out['forward'] = 0.0
-    return out
+    return _measure(model, train, test, tensor_mode=False)
 
 
 RUNS = {**{name: (lambda name=name: _run(name)) for name in SETTINGS}, 'hce_da': _run_da}
