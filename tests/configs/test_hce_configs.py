@@ -158,3 +158,17 @@ def test_p5_row_differs_from_gs0p3_only_in_the_embedding_level(load_cfg):
     assert tuple(cfg.model.roi_head.context_embedding.pop('in_levels')) == (3, )
     assert tuple(base.model.roi_head.context_embedding.pop('in_levels')) == (1, )
     assert cfg.model == base.model
+
+
+def test_gmax_row_differs_from_gs0p3_only_in_the_global_pool(load_cfg):
+    """late-conv-gs0.3-gmax broadcasts the image's global max as x_global; same parameters as
+    gs0.3 (so it shares vanilla's initial detector weights the same way)."""
+    base = load_cfg('configs/hce/hce-late-conv-gs0p3_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    cfg = load_cfg(
+        'configs/hce/hce-late-conv-gs0p3-gmax_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    a, b = MODELS.build(copy.deepcopy(cfg.model)), MODELS.build(copy.deepcopy(base.model))
+    assert a.roi_head.context_roi[0].global_pool == 'max'
+    assert {k: v.shape for k, v in a.state_dict().items()} == \
+        {k: v.shape for k, v in b.state_dict().items()}
+    assert cfg.model.roi_head.context_roi.pop('global_pool') == 'max'
+    assert cfg.model == base.model

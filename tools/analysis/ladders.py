@@ -68,6 +68,9 @@ HCE_VARIANTS = [
     Variant('late-conv-gs0.3', f'configs/hce/hce-late-conv-gs0p3_{_HCE}', ablation=True),
     # gs0.3 with the embedding on P5 (companions in one cell's view; see the config's comment)
     Variant('late-conv-gs0.3-p5', f'configs/hce/hce-late-conv-gs0p3-p5_{_HCE}', ablation=True),
+    # gs0.3 with x_global = the image's global max of the embedded map (see the config)
+    Variant('late-conv-gs0.3-gmax', f'configs/hce/hce-late-conv-gs0p3-gmax_{_HCE}',
+            ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]

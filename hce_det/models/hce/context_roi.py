@@ -20,6 +20,7 @@ first 8 val images of ``hce_scene``, ``benchmark_overhead.py --threads 1``): gat
 vanilla inference 1.11x / 1.09x and training step 1.15x / 1.11x fused, 1.38x / 1.36x and
 1.35x / 1.21x unfused (two interleaved runs each).
 """
+import math
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -36,7 +37,7 @@ from ..layers.sparse_roi_align import SparseRoIAlign
 from .fused_context import FusedContext, fused_context_forward
 
 EARLY_FUSIONS = (None, 'sum', 'concat')
-GLOBAL_POOLS = ('grid', 'avg')
+GLOBAL_POOLS = ('grid', 'avg', 'max')
 
 
 def build_roi_layer(cfg: dict, spatial_scale: float) -> nn.Module:
@@ -52,6 +53,18 @@ def image_rois(img_shapes: Sequence[tuple], device) -> Tensor:
     """One RoI (batch_idx, 0, 0, w, h) per image covering its valid (unpadded) area."""
     rows = [[i, 0.0, 0.0, float(s[1]), float(s[0])] for i, s in enumerate(img_shapes)]
     return torch.tensor(rows, dtype=torch.float32, device=device)
+
+
+def image_max(embedded: Tensor, img_shapes: Sequence[tuple], spatial_scale: float) -> Tensor:
+    """(N, D, 1, 1) max of each image's map over its valid (unpadded) cells: those whose
+    top-left corner lies inside the image, ``ceil(h * spatial_scale)`` x ``ceil(w * ...)``."""
+    h, w = embedded.shape[-2:]
+    out = []
+    for i, shape in enumerate(img_shapes):
+        vh = min(h, max(1, math.ceil(float(shape[0]) * spatial_scale)))
+        vw = min(w, max(1, math.ceil(float(shape[1]) * spatial_scale)))
+        out.append(embedded[i, :, :vh, :vw].amax(dim=(1, 2)))
+    return torch.stack(out)[..., None, None]
 
 
 @MODELS.register_module()
@@ -77,7 +90,10 @@ class HierarchicalContextRoI(BaseModule):
             the whole image, added position by position to ``x_instance``) or ``'avg'`` (that
             grid averaged to one vector per image and broadcast to every position, so each RoI
             position sees the whole image's embedding; a hypothesis for the headroom split,
-            where the cue is which classes are *somewhere* in the image).
+            where the cue is which classes are *somewhere* in the image) or ``'max'`` (global
+            max pooling of the embedded map over the image's valid area, broadcast likewise: a
+            small object's class responds at full strength, as in the image logits' GMP, where
+            the grid's bin averages dilute it).
         gate: ``None`` (default) or ``'zero'``: a learnable per-channel scale on ``x_context``
             that starts at 0, so ``'sum'`` early fusion begins exactly as the detector without
             HCE and lets training open it. Only with ``early_fusion='sum'``. Default chosen by
@@ -132,6 +148,9 @@ class HierarchicalContextRoI(BaseModule):
             h, w = embedded.shape[-2:]
             stride = 1.0 / self.roi_layer.spatial_scale
             img_shapes = [(h * stride, w * stride)] * embedded.shape[0]
+        if self.global_pool == 'max':
+            return self.global_proj(image_max(embedded, img_shapes, self.roi_layer.spatial_scale)
+                                    ).expand(-1, -1, *self.roi_layer.output_size)
         x_global = self.global_layer(embedded, image_rois(img_shapes, embedded.device))
         if self.global_pool == 'avg':
             x_global = x_global.mean(dim=(2, 3), keepdim=True).expand_as(x_global)

@@ -85,7 +85,8 @@ def _grads(outputs, upstream, inputs, retain=False):
 
 
 CASES = [c for c in itertools.product(['GridRoIAlign', 'RoIAlign'], [1, 2], [True, False],
-                                      ['grid', 'avg'], [None, 'zero'], [False, True])
+                                      ['grid', 'avg', 'max'], [None, 'zero'],
+                                      [False, True])
          if c[2] or c[3] == 'grid']
 
 

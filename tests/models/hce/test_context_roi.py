@@ -71,7 +71,30 @@ def test_context_roi_global_avg_pool_broadcasts_the_image_mean():
     assert not torch.allclose(g, m.global_context(embedded, shapes))
     with pytest.raises(ValueError, match='global_pool'):
         HierarchicalContextRoI(in_channels=8, out_channels=6, featmap_stride=8,
-                               global_pool='max')
+                               global_pool='median')
+
+
+def test_context_roi_global_max_pool_reads_the_valid_area_only():
+    """global_pool='max': W_g (max of the embedded map over the image's unpadded cells) + b at
+    every position; a larger value in the padding is not read."""
+    m = _context_module('sum')
+    m_max = HierarchicalContextRoI(in_channels=8, out_channels=6, featmap_stride=8,
+                                   global_pool='max')
+    m_max.load_state_dict(m.state_dict())
+    embedded = torch.rand(2, 8, 16, 16)
+    embedded[1, :, 12:, :] = 5.0   # image 1 is 90 px high: rows 12.. (>= 96 px) are padding
+    embedded[1, 3, 5, 2] = 2.0     # a small object inside: the max, whatever its area
+    shapes = [(128, 128), (90, 120)]
+    g = m_max.global_context(embedded, shapes)
+    x0 = embedded[0].amax(dim=(1, 2))
+    x1 = embedded[1, :, :12, :15].amax(dim=(1, 2))
+    assert x1[3] == 2.0 and (x1 < 5.0).all()
+    ref = m.global_proj(torch.stack([x0, x1])[..., None, None])
+    assert g.shape == (2, 6, 7, 7)
+    assert torch.allclose(g, ref.expand_as(g), atol=1e-6)
+    # the whole map without image shapes
+    ref_all = m.global_proj(embedded.amax(dim=(2, 3), keepdim=True))
+    assert torch.allclose(m_max.global_context(embedded, None), ref_all.expand_as(g), atol=1e-6)
 
 
 @pytest.mark.parametrize('s', [1, 2, 3])
