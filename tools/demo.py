@@ -1,7 +1,7 @@
 """The main job: vanilla Faster R-CNN vs HCE on the built-in headroom split, side by side.
 
     python tools/demo.py [--data-root data/hce_synth] [--variants vanilla both]
-        [--split hce] [--max-iters 1200] [--seed 0] [--jobs N] [--work-root work_dirs/demo]
+        [--split hce] [--max-iters 900] [--seed 0] [--jobs N] [--work-root work_dirs/demo]
 
 Both models train with the same schedule, data order and initial weights for every module they
 share (``tools/analysis/compare.py``), on ``context_cooc_train``: boat/car and buoy/cone are
@@ -29,10 +29,8 @@ from compare import LADDERS, save_shared_init, shared_init_path, train_and_eval 
 from hce_det.datasets.synthetic import CLASSES, CONTEXT_CLASSES  # noqa: E402
 
 # the candidate HCE settings (late fusion only, 0.3 of HCE's gradient into the backbone and
-# neck): over 3 seeds +7.3 +- 6.8 context AP on the headroom split (+11.6 / -0.5 / +10.9; seed 0
-# is the demo's) and +0.0 +- 0.4 mAP on the scene-visible split, ahead of 0.1 (+1.6 +- 4.4 /
-# +0.1 +- 1.1) on both: docs/RESULTS.md, hce_1200_gs and hce_scene_1200_gs
-DEFAULT_VARIANTS = ['vanilla', 'late-conv-gs0.3']
+# neck, x_global = the image's global max of the embedded map): docs/RESULTS.md, hce_1200_gs
+DEFAULT_VARIANTS = ['vanilla', 'late-conv-gs0.3-gmax']
 
 
 def summary_table(rows) -> str:
@@ -165,10 +163,10 @@ def main(argv=None):
                    help='hce: headroom (co-occurrence) split; hce_scene: scene-visible split')
     p.add_argument('--work-root', default='work_dirs/demo')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--max-iters', type=int, default=1200,
-                   help='iterations per model (LR schedule scaled to fit). 1200: the shortest '
-                        'budget at which HCE shows its gain on the headroom split (seed 0: '
-                        'context AP +5.6 at 1200, -1.3 at 600; docs/RESULTS.md)')
+    p.add_argument('--max-iters', type=int, default=900,
+                   help='iterations per model (LR schedule scaled to fit). 900: the two runs '
+                        'side by side fit the 10-minute demo on 2 cores (docs/RESULTS.md, '
+                        'hce_900)')
     p.add_argument('--jobs', type=int, default=None,
                    help='runs trained at a time (default: one per variant, at most one per '
                         'CPU core)')

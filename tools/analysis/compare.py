@@ -409,6 +409,18 @@ def curve_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
+def lvis_groups_plot(result: dict, png: str) -> Optional[str]:
+    """APr / APc / APf bars with per-seed dots (``plot_lvis_groups.py``) for a ladder that
+    reports frequency groups (``long_tail``, ``recognition``); None for the others."""
+    if not {'APr', 'APc', 'APf'} <= set(result.get('keys', ())):
+        return None
+    import plot_lvis_groups
+    seeds = sorted({r['seed'] for r in result['runs']})
+    title = (f"{result['ladder']}: AP by frequency group, {result['iters']} iters, seeds "
+             f"{seeds} (bars: mean, dots: seeds)")
+    return plot_lvis_groups.plot(plot_lvis_groups.load_ladder(result), png, title)
+
+
 def report(results_dir: str, out: str) -> None:
     """docs/RESULTS.md from every ladder JSON in ``results_dir`` (tables, curves, plots)."""
     parts = ['# Results on the built-in data', '',
@@ -443,6 +455,10 @@ def report(results_dir: str, out: str) -> None:
         if curve:
             parts += [curve, '']
         parts += [f"![{result['ladder']}]({osp.relpath(png, osp.dirname(out) or '.')})", '']
+        groups = lvis_groups_plot(result, osp.join(results_dir, name[:-5] + '_groups.png'))
+        if groups:
+            parts += [f"![{result['ladder']} by frequency group]"
+                      f"({osp.relpath(groups, osp.dirname(out) or '.')})", '']
         notes = osp.join(results_dir, name[:-5] + '.notes.md')
         if osp.isfile(notes):
             with open(notes) as f:

@@ -187,3 +187,26 @@ def test_report_writes_tables_plots_and_one_command_per_seed_set(tmp_path):
     assert 'compare.py hce --variants gated --seeds 0 --iters 300' in text
     assert '| both | +5.0 | +5.0 | +5.0 | +5.0 ± 0.0 | 3/3 |' in text
     assert '![hce](results/hce.png)' in text and (res / 'hce.png').is_file()
+
+
+def test_report_embeds_the_frequency_group_plot_for_long_tail_ladders(tmp_path):
+    """A ladder with APr/APc/APf keys gets plot_lvis_groups' bars in RESULTS.md; others do not."""
+    from tools.analysis.compare import report
+    res = tmp_path / 'results'
+    res.mkdir()
+    lt = [dict(variant=v, seed=s, seconds=1.0,
+               metrics=dict(AP=0.3 + d, APr=0.1 + d, APc=0.2, APf=0.4))
+          for v, d in (('softmax-ce', 0.0), ('apa-droploss', 0.05)) for s in (0, 1)]
+    with open(res / 'long_tail.json', 'w') as f:
+        json.dump(dict(ladder='long_tail', metric='APr', iters=500, data_seed=0, git='g',
+                       keys=['AP', 'APr', 'APc', 'APf'], runs=lt), f)
+    with open(res / 'hce.json', 'w') as f:
+        json.dump(dict(ladder='hce', metric='ctxAP', iters=5, data_seed=0, git='g',
+                       keys=['ctxAP'], runs=[dict(variant='vanilla', seed=0, seconds=1.0,
+                                                  metrics=dict(ctxAP=0.1))]), f)
+    out = tmp_path / 'RESULTS.md'
+    report(str(res), str(out))
+    text = out.read_text()
+    assert '![long_tail by frequency group](results/long_tail_groups.png)' in text
+    assert (res / 'long_tail_groups.png').stat().st_size > 1000
+    assert not (res / 'hce_groups.png').exists() and 'hce by frequency group' not in text
