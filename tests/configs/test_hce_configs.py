@@ -15,7 +15,7 @@ SYNTH_HCE = 'configs/demo/hce_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
     'configs/hce/hce_faster-rcnn_r101_fpn_1x_coco.py',
     'configs/hce/hce_cascade-rcnn_r50_fpn_1x_coco.py',
     'configs/hce/hce_mask-rcnn_r50_fpn_1x_coco.py',
-    'configs/hce/hce-late-conv-gs0p3_faster-rcnn_r50_fpn_1x_coco.py',
+    'configs/hce/hce-both_faster-rcnn_r50_fpn_1x_coco.py',
 ])
 def test_coco_configs_build(load_cfg, path):
     cfg = load_cfg(path)
@@ -113,17 +113,38 @@ def test_hce_apa_synth_lt_config_takes_a_loss_step(load_cfg, tiny_data):
     assert model.roi_head.context_cls[0].fc_cls.weight.grad.abs().sum() > 0
 
 
-def test_coco_candidate_config_carries_the_synth_candidates_hce_keys(load_cfg):
-    coco = load_cfg('configs/hce/hce-late-conv-gs0p3_faster-rcnn_r50_fpn_1x_coco.py')
+@pytest.mark.parametrize('path', [
+    'configs/hce/hce_faster-rcnn_r50_fpn_1x_coco.py',
+    'configs/hce/hce_faster-rcnn_r101_fpn_1x_coco.py',
+    'configs/hce/hce_cascade-rcnn_r50_fpn_1x_coco.py',
+    'configs/hce/hce_mask-rcnn_r50_fpn_1x_coco.py',
+])
+def test_coco_configs_carry_the_synth_candidates_hce_settings(load_cfg, path):
+    """Every COCO HCE config (R50/R101/Cascade/Mask) builds with the settings the built-in
+    ladders chose (configs/hce/hce-late-conv-gs0p3-gmax_*synth-context.py)."""
+    coco = load_cfg(path)
     synth = load_cfg(
-        'configs/hce/hce-late-conv-gs0p3_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+        'configs/hce/hce-late-conv-gs0p3-gmax_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
     head = MODELS.build(coco.model).roi_head
-    emb, ctx = head.context_embedding, head.context_roi[0]
-    want = synth.model.roi_head
+    emb, want = head.context_embedding, synth.model.roi_head
     assert len(emb.convs) == want.context_embedding.num_convs == 1
     assert emb.input_grad_scale == want.context_embedding.input_grad_scale == 0.3
-    assert ctx.early_fusion is None and want.context_roi.early_fusion is None
-    assert head.context_cls[0].fusion == want.late_fusion.fusion == 'logit_sum'
+    assert tuple(emb.in_levels) == (1, )
+    for ctx in head.context_roi:
+        assert ctx.early_fusion is None and want.context_roi.early_fusion is None
+        assert ctx.global_pool == want.context_roi.global_pool == 'max'
+    for clf in head.context_cls:
+        assert clf.fusion == want.late_fusion.fusion == 'logit_sum'
+        assert clf.test_branch == 'both'
+
+
+def test_coco_both_config_keeps_the_earlier_settings(load_cfg):
+    head = MODELS.build(load_cfg('configs/hce/hce-both_faster-rcnn_r50_fpn_1x_coco.py').model
+                        ).roi_head
+    assert len(head.context_embedding.convs) == 0
+    assert head.context_embedding.input_grad_scale == 1.0
+    assert head.context_roi[0].early_fusion == 'sum' and head.context_roi[0].global_pool == 'grid'
+    assert head.context_cls[0].fusion == 'mean'
 
 
 @pytest.mark.parametrize('name,scale', [('gs0p1', 0.1), ('gs0p3', 0.3)])
