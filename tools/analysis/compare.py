@@ -415,10 +415,8 @@ def lvis_groups_plot(result: dict, png: str) -> Optional[str]:
     if not {'APr', 'APc', 'APf'} <= set(result.get('keys', ())):
         return None
     import plot_lvis_groups
-    seeds = sorted({r['seed'] for r in result['runs']})
-    title = (f"{result['ladder']}: AP by frequency group, {result['iters']} iters, seeds "
-             f"{seeds} (bars: mean, dots: seeds)")
-    return plot_lvis_groups.plot(plot_lvis_groups.load_ladder(result), png, title)
+    return plot_lvis_groups.plot(plot_lvis_groups.load_ladder(result), png,
+                                 plot_lvis_groups.ladder_title(result))
 
 
 def report(results_dir: str, out: str) -> None:

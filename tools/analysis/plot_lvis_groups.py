@@ -83,6 +83,12 @@ def load_ladder(result, variants: Optional[Sequence[str]] = None,
                             for g in groups}) for v in (variants or have))
 
 
+def ladder_title(result: dict) -> str:
+    seeds = sorted({r['seed'] for r in result['runs']})
+    return (f"{result['ladder']}: AP by frequency group, {result.get('iters')} iters, seeds "
+            f"{seeds} (bars: mean, dots: seeds)")
+
+
 def _ok(v) -> bool:
     return v is not None and v == v and v >= 0
 
@@ -155,9 +161,7 @@ def main(argv: Optional[List[str]] = None) -> str:
         if len(args.results) > 1:
             p.error('give one ladder JSON (its variants are picked with --variants)')
         values = load_ladder(first, args.variants, args.groups)
-        seeds = sorted({r['seed'] for r in first['runs']})
-        title = args.title or (f"{first['ladder']}: AP by frequency group, {first.get('iters')} "
-                               f"iters, seeds {seeds} (bars: mean, dots: seeds)")
+        title = args.title or ladder_title(first)
     else:
         if args.variants:
             p.error('--variants picks from a ladder JSON; name result files with --labels')
