@@ -71,6 +71,9 @@ HCE_VARIANTS = [
     # gs0.3 with x_global = the image's global max of the embedded map (see the config)
     Variant('late-conv-gs0.3-gmax', f'configs/hce/hce-late-conv-gs0p3-gmax_{_HCE}',
             ablation=True),
+    # gmax reading P3 + P2 (P2: where the RoI head trains on these objects; see the config)
+    Variant('late-conv-gs0.3-gmax-p23', f'configs/hce/hce-late-conv-gs0p3-gmax-p23_{_HCE}',
+            ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
