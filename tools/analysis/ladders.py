@@ -74,6 +74,11 @@ HCE_VARIANTS = [
     # gmax reading P3 + P2 (P2: where the RoI head trains on these objects; see the config)
     Variant('late-conv-gs0.3-gmax-p23', f'configs/hce/hce-late-conv-gs0p3-gmax-p23_{_HCE}',
             ablation=True),
+    # p23 with the image-level branch at 3x / 10x the base LR (see the configs)
+    Variant('late-conv-gs0.3-gmax-p23-lr3',
+            f'configs/hce/hce-late-conv-gs0p3-gmax-p23-lr3_{_HCE}', ablation=True),
+    Variant('late-conv-gs0.3-gmax-p23-lr10',
+            f'configs/hce/hce-late-conv-gs0p3-gmax-p23-lr10_{_HCE}', ablation=True),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
