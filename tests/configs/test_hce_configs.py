@@ -121,15 +121,15 @@ def test_hce_apa_synth_lt_config_takes_a_loss_step(load_cfg, tiny_data):
 ])
 def test_coco_configs_carry_the_synth_candidates_hce_settings(load_cfg, path):
     """Every COCO HCE config (R50/R101/Cascade/Mask) builds with the settings the built-in
-    ladders chose (configs/hce/hce-late-conv-gs0p3-gmax_*synth-context.py)."""
+    ladders chose (configs/hce/hce-late-conv-gs0p3-gmax-p23_*synth-context.py)."""
     coco = load_cfg(path)
     synth = load_cfg(
-        'configs/hce/hce-late-conv-gs0p3-gmax_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+        'configs/hce/hce-late-conv-gs0p3-gmax-p23_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
     head = MODELS.build(coco.model).roi_head
     emb, want = head.context_embedding, synth.model.roi_head
     assert len(emb.convs) == want.context_embedding.num_convs == 1
     assert emb.input_grad_scale == want.context_embedding.input_grad_scale == 0.3
-    assert tuple(emb.in_levels) == (1, )
+    assert tuple(emb.in_levels) == tuple(want.context_embedding.in_levels) == (1, 0)
     for ctx in head.context_roi:
         assert ctx.early_fusion is None and want.context_roi.early_fusion is None
         assert ctx.global_pool == want.context_roi.global_pool == 'max'
@@ -192,4 +192,33 @@ def test_gmax_row_differs_from_gs0p3_only_in_the_global_pool(load_cfg):
     assert {k: v.shape for k, v in a.state_dict().items()} == \
         {k: v.shape for k, v in b.state_dict().items()}
     assert cfg.model.roi_head.context_roi.pop('global_pool') == 'max'
+    assert cfg.model == base.model
+
+
+def test_p23_row_differs_from_gmax_only_in_the_embedding_levels(load_cfg):
+    """late-conv-gs0.3-gmax-p23 reads P3 + P2 (resized to P3): same parameters as gmax, its
+    context still pooled at P3's stride, and one loss/backward reaches P2 through the
+    embedding."""
+    import torch
+    from mmdet.testing import demo_mm_inputs
+    base = load_cfg(
+        'configs/hce/hce-late-conv-gs0p3-gmax_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    cfg = load_cfg(
+        'configs/hce/hce-late-conv-gs0p3-gmax-p23_faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    torch.manual_seed(0)
+    a, b = MODELS.build(copy.deepcopy(cfg.model)), MODELS.build(copy.deepcopy(base.model))
+    assert a.roi_head.context_embedding.in_levels == (1, 0)
+    assert a.roi_head.context_roi[0].roi_layer.spatial_scale == 1 / 8
+    assert {k: v.shape for k, v in a.state_dict().items()} == \
+        {k: v.shape for k, v in b.state_dict().items()}
+    a.init_weights()
+    data = a.data_preprocessor(demo_mm_inputs(2, (3, 128, 128), num_items=[3, 2],
+                                              num_classes=10), True)
+    feats = [f.detach().requires_grad_() for f in a.extract_feat(data['inputs'])]
+    _, logits, _ = a.roi_head.context_embedding(feats)
+    logits.sum().backward()
+    assert feats[0].grad.abs().sum() > 0 and feats[1].grad.abs().sum() > 0
+    assert feats[2].grad is None
+    assert tuple(cfg.model.roi_head.context_embedding.pop('in_levels')) == (1, 0)
+    assert tuple(base.model.roi_head.context_embedding.pop('in_levels')) == (1, )
     assert cfg.model == base.model

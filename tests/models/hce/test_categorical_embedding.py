@@ -113,3 +113,28 @@ def test_input_grad_scale_scales_the_gradient_into_the_fpn_only(scale):
         torch.testing.assert_close(gx, scale * gx_ref)
     with pytest.raises(ValueError, match='input_grad_scale'):
         CategoricalEmbedding(num_classes=5, in_channels=6, input_grad_scale=1.5)
+
+
+def test_finer_level_resized_to_the_first_is_its_2x2_average_and_gets_scaled_gradient():
+    """``in_levels=(1, 0)`` (the demo's P3 + P2): P2 resized to P3's size by bilinear
+    interpolation is exactly P2's 2x2 average, and the gradient reaching P2 through the sum is
+    ``input_grad_scale`` times the unscaled one."""
+    def run(scale):
+        torch.manual_seed(0)
+        emb = CategoricalEmbedding(num_classes=5, in_channels=6, embed_channels=12,
+                                   in_levels=(1, 0), num_convs=1, input_grad_scale=scale)
+        emb.init_weights()
+        g = torch.Generator().manual_seed(1)
+        feats = [torch.randn(2, 6, 16, 16, generator=g, requires_grad=True),
+                 torch.randn(2, 6, 8, 8, generator=g, requires_grad=True)]
+        cat_maps, logits, embedded = emb(feats)
+        (logits.sum() + embedded.mean()).backward()
+        return emb, feats, cat_maps
+    emb, feats, cat_maps = run(1.0)
+    x = emb.select_input(feats)
+    assert torch.allclose(x, feats[1] + F.avg_pool2d(feats[0], 2), atol=1e-6)
+    assert cat_maps.shape == (2, 5, 8, 8)  # the first level's size
+    _, feats_s, _ = run(0.3)
+    for a, b in zip(feats_s, feats):
+        assert b.grad.abs().sum() > 0
+        torch.testing.assert_close(a.grad, 0.3 * b.grad)
