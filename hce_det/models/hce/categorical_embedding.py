@@ -53,8 +53,8 @@ class CategoricalEmbedding(BaseModule):
             level; the paper leaves this open). Several levels are bilinearly resized to the
             first one's size and summed (a level twice as fine: its 2x2 average). Measured on
             the built-in headroom split (late-conv-gs0.3-gmax settings, 900 iterations, paired
-            with vanilla; docs/RESULTS.md, hce_900_p23): ``(1, 0)`` = P3 + P2 gains +28.4 /
-            +21.8 / +0.2 context AP (seeds 0 / 1 / 2) where P3 alone gains +2.1 (seed 0),
+            with vanilla; docs/RESULTS.md, hce_900_p23): ``(1, 0)`` = P3 + P2 gains +28.3 /
+            +21.7 / +0.2 context AP (seeds 0 / 1 / 2) where P3 alone gains +2.1 (seed 0),
             and at 1200 iterations +35.2 +- 4.8 (3/3) where P3 alone gains +23.1 +- 10.2
             (hce_1200_gs): every object there is pooled from P2 by the RoI head, whose loss
             shapes P2, and the image-level loss leaves its prior ~150-200 iterations earlier
