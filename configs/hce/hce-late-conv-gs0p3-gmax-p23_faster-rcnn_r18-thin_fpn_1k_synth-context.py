@@ -8,6 +8,7 @@
 # the detector has already shaped for exactly these objects.
 # Measured (3 paired seeds, context AP over vanilla): 900 iterations +16.8 +- 14.7 (+28.3 / +21.7
 # / +0.2; scene-visible split +0.0 +- 0.4 mAP), 1200 iterations +35.2 +- 4.8 (3/3; P3 alone
-# +23.1 +- 10.2): the demo's and the COCO configs' setting (docs/RESULTS.md, hce_900_p23).
+# +23.1 +- 10.2; scene-visible split -0.6 +- 0.7 mAP): the demo's and the COCO configs' setting
+# (docs/RESULTS.md, hce_900_p23, hce_scene_1200_p23).
 _base_ = './hce-late-conv-gs0p3-gmax_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
 model = dict(roi_head=dict(context_embedding=dict(in_levels=(1, 0))))

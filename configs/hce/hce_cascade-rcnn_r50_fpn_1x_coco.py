@@ -6,7 +6,8 @@ custom_imports = dict(imports=['hce_det'], allow_failed_imports=False)
 model = dict(
     roi_head=dict(
         type='HCECascadeRoIHead',
-        context_embedding=dict(in_levels=[1, 0], num_convs=1, input_grad_scale=0.3),
+        context_embedding=dict(in_levels=[1, 0], num_convs=1, conv_channels=128,
+                               input_grad_scale=0.3),
         context_roi=dict(early_fusion=None, use_global=True, global_pool='max'),
         late_fusion=dict(fusion='logit_sum', test_branch='both')))
 # mmdet's COCO evaluation settings (ann_file, metric) on faster-coco-eval: same numbers as

@@ -5,7 +5,10 @@
 #   context_embedding: P3 + P2 (P2 resized to P3's size and added: the finest level, where the
 #     RoI head pools small objects; the conv and class maps stay at P3's cost), one 3x3 conv
 #     before the class maps (num_convs=1), GAP+GMP image logits with BCE weight 1.0, 0.3 of
-#     HCE's gradient into the backbone and neck;
+#     HCE's gradient into the backbone and neck; the conv 128 wide (conv_channels: a speed
+#     choice, not an accuracy one: the ladders' conv is as wide as their 64-channel FPN; at 256
+#     it measured 1.034x / 1.053x vanilla's inference at 800 px, at 128 1.015x / 0.993x,
+#     tools/analysis/benchmark_overhead.py, docs/results/hce_900_p23.notes.md);
 #   context_roi: x_context = ReLU(W_i x_instance + W_g x_global + b) with x_global the image's
 #     global max of the embedded map (global_pool='max'), no early fusion;
 #   late_fusion: trained logit sum (the box head's CE on s_det + s_ctx, s_ctx starting at 0).
@@ -17,7 +20,7 @@ model = dict(
     roi_head=dict(
         type='HCERoIHead',
         context_embedding=dict(
-            in_levels=[1, 0], num_convs=1, input_grad_scale=0.3,
+            in_levels=[1, 0], num_convs=1, conv_channels=128, input_grad_scale=0.3,
             loss_img_cls=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
         context_roi=dict(early_fusion=None, use_global=True, global_pool='max'),
         late_fusion=dict(fusion='logit_sum', test_branch='both', loss_cls=dict(

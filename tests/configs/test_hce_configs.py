@@ -128,6 +128,8 @@ def test_coco_configs_carry_the_synth_candidates_hce_settings(load_cfg, path):
     head = MODELS.build(coco.model).roi_head
     emb, want = head.context_embedding, synth.model.roi_head
     assert len(emb.convs) == want.context_embedding.num_convs == 1
+    # the conv's width: half the 256-wide FPN at COCO scale (a speed choice, see the config)
+    assert emb.convs[0].out_channels == 128 and emb.cat_conv.in_channels == 128
     assert emb.input_grad_scale == want.context_embedding.input_grad_scale == 0.3
     assert tuple(emb.in_levels) == tuple(want.context_embedding.in_levels) == (1, 0)
     for ctx in head.context_roi:

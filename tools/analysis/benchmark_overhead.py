@@ -111,6 +111,28 @@ def load_weights(model, path):
     return model
 
 
+def share_detector(a, b):
+    """Copy into ``b`` every tensor of ``a``'s state that ``b`` has under the same name and
+    shape (backbone, neck, RPN, box head ...): both then propose and classify with the same
+    detector, and the timing measures only what ``b`` adds (e.g. the HCE modules, which keep
+    ``b``'s own trained weights). Returns (tensors copied, names kept as ``b``'s own)."""
+    sa, sb = a.state_dict(), b.state_dict()
+    shared = {k: v for k, v in sa.items() if k in sb and sb[k].shape == v.shape}
+    b.load_state_dict(shared, strict=False)
+    return len(shared), sorted(k for k in sb if k not in shared)
+
+
+def box_counts(model, batch):
+    """Mean RPN proposals and final detections per image of one ``batch`` (eval mode)."""
+    model.eval()
+    with torch.no_grad():
+        x = model.extract_feat(batch['inputs'])
+        props = model.rpn_head.predict(x, batch['data_samples'], rescale=False)
+        dets = model.predict(batch['inputs'], batch['data_samples'])
+    n = len(props)
+    return (sum(len(p) for p in props) / n, sum(len(d.pred_instances) for d in dets) / n)
+
+
 def sync(device):
     if device.startswith('cuda'):
         torch.cuda.synchronize()
@@ -326,6 +348,14 @@ def main(argv=None):
                    help='trained weights of A and B (default: random weights; with random '
                         'weights the number of boxes reaching NMS is arbitrary, so inference '
                         'times of untrained detectors say little)')
+    p.add_argument('--shared-detector', action='store_true',
+                   help='with --checkpoints: B takes A\'s weights for every tensor they share '
+                        '(same proposals and box head), keeping its own extra modules: the '
+                        'cost of what B adds, without the effect of B\'s training on the '
+                        'number of proposals')
+    p.add_argument('--also', nargs='+', default=[], metavar='CONFIG_C',
+                   help='more configs whose inference is timed in the same rounds (A, B, C ... '
+                        'round-robin; random weights), each reported against A')
     p.add_argument('--val-data', metavar='LADDER',
                    help='time on the first --batch images of the config\'s val split of the '
                         'built-in data as compare.py LADDER uses it (e.g. hce, hce_scene) '
@@ -338,6 +368,12 @@ def main(argv=None):
     a, b = build_model(cfg_a, args.device), build_model(cfg_b, args.device)
     if args.checkpoints:
         load_weights(a, args.checkpoints[0]), load_weights(b, args.checkpoints[1])
+    if args.shared_detector:
+        if not args.checkpoints:
+            p.error('--shared-detector needs --checkpoints (random weights are shared anyway)')
+        copied, own = share_detector(a, b)
+        print(f'shared detector: {copied} tensors of A copied into B; B keeps {len(own)} '
+              f'of its own ({", ".join(sorted({k.split(".")[1] for k in own}))})')
     with_mask = getattr(a.roi_head, 'with_mask', False)
     if args.val_data:
         data = val_data(cfg_a, args.batch, args.val_data)
@@ -359,10 +395,19 @@ def main(argv=None):
     if args.val_data:
         print(f'images: first {args.batch} of the val split ({args.val_data} ladder, data seed 0)')
     rows = [('params (M)', pa / 1e6, pb / 1e6)]
-    ia, ib = interleaved(lambda r: time_predict(a, batch_a, args.device),
-                         lambda r: time_predict(b, batch_b, args.device),
-                         args.warmup, args.repeats)
+    if args.checkpoints or args.val_data:
+        (pra, dta), (prb, dtb) = box_counts(a, batch_a), box_counts(b, batch_b)
+        rows += [('proposals / image', pra, prb), ('detections / image', dta, dtb)]
+    if args.also and args.checkpoints:
+        p.error('--also times random-weight models only (no --checkpoints)')
+    others = [build_model(load_cfg(c), args.device) for c in args.also]
+    fns = [lambda r, m=m, x=x: time_predict(m, x, args.device)
+           for m, x in [(a, batch_a), (b, batch_b)] + [(m, batch_a) for m in others]]
+    times = [statistics.median(t) for t in round_robin(fns, args.warmup, args.repeats)]
+    ia, ib = times[:2]
     rows.append(('inference (s/batch)', ia, ib))
+    for name, t in zip(args.also, times[2:]):
+        print(f'C: {name}: inference {t:.4f} s/batch, C/A {t / ia:.3f}')
     if not args.no_train:
         oa = torch.optim.SGD(a.parameters(), lr=1e-4, momentum=0.9)
         ob = torch.optim.SGD(b.parameters(), lr=1e-4, momentum=0.9)

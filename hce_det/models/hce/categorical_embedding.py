@@ -83,6 +83,11 @@ class CategoricalEmbedding(BaseModule):
             0.52 / 0.90. With the zero gate and trained late fusion (``gated-conv``, 1200
             iterations, 3 seeds) context AP +10.7 +- 4.7 over vanilla, 3/3 seeds (docs/RESULTS.md);
             not the default yet: one split, one budget, do-no-harm split not measured.
+        conv_channels: output width of those 3x3 convs (default ``in_channels``). The measured
+            demo runs use the default (a 64-wide conv on the 64-wide FPN); at COCO width (256)
+            one such conv at P3 is ~4.6 % of R50 Faster R-CNN's operations at 800 px, so the
+            COCO configs use 128 (half the cost; a speed choice: accuracy not measured at that
+            scale, see ``tools/analysis/benchmark_overhead.py`` and docs/RESULTS.md).
     """
 
     def __init__(self, num_classes: int, in_channels: int = 256, embed_channels: int = 256,
@@ -90,7 +95,8 @@ class CategoricalEmbedding(BaseModule):
                  loss_img_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=True,
                                            loss_weight=1.0),
                  detach_input: bool = False, num_convs: int = 0,
-                 input_grad_scale: float = 1.0, init_cfg=None) -> None:
+                 input_grad_scale: float = 1.0, conv_channels: Optional[int] = None,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if pool not in POOLS:
             raise ValueError(f'context_embedding.pool={pool!r}; choose one of {POOLS}')
@@ -108,9 +114,14 @@ class CategoricalEmbedding(BaseModule):
         self.detach_input = self.input_grad_scale == 0.0
         if num_convs < 0:
             raise ValueError(f'context_embedding.num_convs={num_convs} must be >= 0')
+        width = in_channels if conv_channels is None else int(conv_channels)
+        if width < 1:
+            raise ValueError(f'context_embedding.conv_channels={conv_channels} must be >= 1')
         self.convs = nn.ModuleList(
-            nn.Conv2d(in_channels, in_channels, 3, padding=1) for _ in range(num_convs))
-        self.cat_conv = nn.Conv2d(in_channels, num_classes, 1)  # one map per class
+            nn.Conv2d(in_channels if i == 0 else width, width, 3, padding=1)
+            for i in range(num_convs))
+        # one map per class
+        self.cat_conv = nn.Conv2d(width if num_convs else in_channels, num_classes, 1)
         self.reproject = nn.Conv2d(num_classes, embed_channels, 1)
         self.loss_img_cls = MODELS.build(loss_img_cls)
 

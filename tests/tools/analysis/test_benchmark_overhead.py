@@ -103,3 +103,30 @@ def test_val_data_and_trained_weights(tiny_data, tmp_path):
     assert not torch.equal(a.backbone.conv1.weight, b.backbone.conv1.weight)
     bo.load_weights(b, str(tmp_path / 'a.pth'))
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_shared_detector_copies_the_common_tensors_and_keeps_b_own_modules(tiny_data):
+    """``--shared-detector``: B (HCE) takes every tensor it shares with A (vanilla), keeps its
+    HCE modules; then both propose the same boxes (``box_counts``), which is the point."""
+    import torch
+    demo = osp.join(ROOT, 'configs/demo/')
+    cfg_a = bo.load_cfg(demo + 'faster-rcnn_r18-thin_fpn_1k_synth-context.py')
+    cfg_b = bo.load_cfg(osp.join(
+        ROOT, 'configs/hce/hce-late-conv-gs0p3-gmax-p23_faster-rcnn_r18-thin_fpn_1k_synth-'
+              'context.py'))
+    a, b = bo.build_model(cfg_a, 'cpu'), bo.build_model(cfg_b, 'cpu')
+    with torch.no_grad():
+        for p in a.parameters():
+            p.mul_(1.5)
+    own_before = {k: v.clone() for k, v in b.state_dict().items() if 'context' in k}
+    copied, own = bo.share_detector(a, b)
+    assert copied == len(a.state_dict())
+    assert own and all(k.startswith(('roi_head.context_embedding', 'roi_head.context_roi',
+                                     'roi_head.context_cls')) for k in own)
+    sb = b.state_dict()
+    assert all(torch.equal(v, sb[k]) for k, v in a.state_dict().items())
+    assert all(torch.equal(v, sb[k]) for k, v in own_before.items())
+    batch = a.data_preprocessor(bo.val_data(cfg_a, 2, 'hce', data_root=tiny_data), True)
+    (pa, da), (pb, db) = bo.box_counts(a, batch), bo.box_counts(b, batch)
+    assert pa == pb and 0 < pa <= cfg_a.model.test_cfg.rpn.max_per_img
+    assert 0 <= da <= cfg_a.model.test_cfg.rcnn.max_per_img

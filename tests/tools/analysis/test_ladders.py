@@ -96,3 +96,23 @@ def test_issue16_hce_rows_are_ablations_and_configure(ladder, name, roi_head, tm
                             str(tmp_path / 'run'), None, {})
     assert cfg.model.roi_head.type == roi_head
     assert cfg.model.roi_head.late_fusion.fusion == 'logit_sum'
+
+
+def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
+    """``softmax-ce-agnostic-reg``: the softmax-ce config with one box regressor for every class
+    (4 outputs instead of 4 per class); everything else is the softmax-ce row's."""
+    from mmdet.registry import MODELS
+    lt = LADDERS['long_tail']
+
+    def conf(name):
+        v = lt.variant(name)
+        return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
+                                 str(tmp_path / name), None, {})
+    base, agn = conf('softmax-ce'), conf('softmax-ce-agnostic-reg')
+    assert agn.model.roi_head.bbox_head.reg_class_agnostic
+    assert not base.model.roi_head.bbox_head.get('reg_class_agnostic', False)
+    agn.model.roi_head.bbox_head.reg_class_agnostic = False
+    assert agn.model == base.model
+    import hce_det  # noqa: F401
+    head = MODELS.build(conf('softmax-ce-agnostic-reg').model.roi_head.bbox_head)
+    assert head.fc_reg.out_features == 4 and head.fc_cls.out_features == 11
