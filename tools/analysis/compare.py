@@ -190,6 +190,9 @@ def summarise(raw: Dict[str, float], data_root: str, ladder: Ladder) -> Dict[str
     out = {}
     per_class = {k[len('coco/'):-len('_precision')]: _frac(v) for k, v in raw.items()
                  if k.startswith('coco/') and k.endswith('_precision')}
+    for k, v in raw.items():  # LVIS metric: per-class AP too (e.g. the rare class's)
+        if k.startswith('lvis/') and k.endswith('_precision'):
+            out[f"AP_{k[len('lvis/'):-len('_precision')]}"] = _frac(v)
     if 'coco/bbox_mAP' in raw:
         out['mAP'] = _frac(raw['coco/bbox_mAP'])
         out['AP'] = out['mAP']

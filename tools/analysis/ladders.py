@@ -139,6 +139,12 @@ def _class_agnostic_regression(cfg, ctx) -> None:
     cfg.model.roi_head.bbox_head.reg_class_agnostic = True
 
 
+# [issue 13, item 2] GOL's loss-side logit clamp [-4, 10] instead of the AGLU release's +-10: a
+# positive's Gumbel loss exp(-z) sends up to e^10 = 22026 into its logit at -10, e^4 = 55 at -4.
+def _gol_logit_clamp(cfg, ctx) -> None:
+    cfg.model.roi_head.bbox_head.loss_cls.logit_clamp = (-4.0, 10.0)
+
+
 LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     'softmax-ce', 'sigmoid-bce', 'gumbel', 'gumbel-droploss', 'apa', 'apa-droploss', 'seesaw',
     'eqlv2', 'federated')] + [
@@ -147,7 +153,9 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     # apa-droploss with an HCE RoI head (late-conv-gs0.1 settings, trained logit-sum fusion)
     Variant('hce-apa-droploss', f'configs/hce/hce-apa-droploss_{_LT}', ablation=True),
     Variant('softmax-ce-agnostic-reg', f'configs/lvis/softmax-ce_{_LT}',
-            edit=_class_agnostic_regression, ablation=True)]
+            edit=_class_agnostic_regression, ablation=True),
+    Variant('gumbel-droploss-clamp4', f'configs/lvis/gumbel-droploss_{_LT}',
+            edit=_gol_logit_clamp, ablation=True)]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

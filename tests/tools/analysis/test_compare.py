@@ -210,3 +210,16 @@ def test_report_embeds_the_frequency_group_plot_for_long_tail_ladders(tmp_path):
     assert '![long_tail by frequency group](results/long_tail_groups.png)' in text
     assert (res / 'long_tail_groups.png').stat().st_size > 1000
     assert not (res / 'hce_groups.png').exists() and 'hce by frequency group' not in text
+
+
+def test_summarise_keeps_per_class_ap_of_coco_and_lvis_metrics(tmp_path):
+    """Per-class AP as ``AP_<class>`` from either metric; the context-class mean only from the
+    COCO metric of the context ladders (the LVIS ladder's classes share some names)."""
+    from tools.analysis.compare import summarise
+    lvis = summarise({'lvis/bbox_AP': 0.5, 'lvis/bbox_APr': 0.25, 'lvis/ring_precision': 0.25,
+                      'lvis/boat_precision': 0.75}, str(tmp_path), LADDERS['long_tail'])
+    assert lvis == {'AP_ring': 0.25, 'AP_boat': 0.75, 'AP': 0.5, 'APr': 0.25}
+    coco = summarise({'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.75, 'coco/boat_precision': 0.5,
+                      'coco/car_precision': 0.25}, str(tmp_path), LADDERS['hce'])
+    assert coco['AP_boat'] == 0.5 and coco['mAP'] == coco['AP'] == 0.5
+    assert coco['ctxAP'] == pytest.approx(0.375)

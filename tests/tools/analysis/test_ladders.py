@@ -1,5 +1,6 @@
 """Ladder rows of issue 13 (tools/analysis/ladders.py), configured as compare.py configures them
 (no training): each recognition method gets the schedule it needs and --iters rescales it."""
+import math
 import os.path as osp
 import sys
 
@@ -116,3 +117,30 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     import hce_det  # noqa: F401
     head = MODELS.build(conf('softmax-ce-agnostic-reg').model.roi_head.bbox_head)
     assert head.fc_reg.out_features == 4 and head.fc_cls.out_features == 11
+
+
+def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
+    """``gumbel-droploss-clamp4``: DropLoss with GOL's [-4, 10] loss-side clamp; the built loss
+    clamps a positive's logit at -4, so its gradient is at most e^4 (not e^10)."""
+    import torch
+    from mmdet.registry import MODELS
+    lt = LADDERS['long_tail']
+
+    def conf(name):
+        v = lt.variant(name)
+        return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
+                                 str(tmp_path / name), None, {})
+    base, gol = conf('gumbel-droploss'), conf('gumbel-droploss-clamp4')
+    assert tuple(gol.model.roi_head.bbox_head.loss_cls.logit_clamp) == (-4.0, 10.0)
+    gol.model.roi_head.bbox_head.loss_cls.pop('logit_clamp')
+    assert gol.model == base.model
+    import hce_det  # noqa: F401
+    from hce_det.models.long_tail.losses import DropLoss
+    loss = DropLoss(num_classes=2, class_image_counts=[5, 5], num_train_images=10,
+                    logit_clamp=(-4.0, 10.0), freq_thr=0.0)
+    z = torch.tensor([[-8.0, -8.0]], requires_grad=True)  # a class-0 positive far below -4
+    loss(z, torch.tensor([0]), torch.ones(1), avg_factor=1.0).backward()
+    assert float(z.grad.abs().max()) == 0.0               # clamped: no gradient past -4
+    z2 = torch.tensor([[-3.0, -8.0]], requires_grad=True)
+    loss(z2, torch.tensor([0]), torch.ones(1), avg_factor=1.0).backward()
+    assert float(z2.grad[0, 0]) == pytest.approx(-math.exp(3.0), rel=1e-3)
