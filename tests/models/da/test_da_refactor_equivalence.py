@@ -168,6 +168,18 @@ PINNED = {'all_no_ctx_separate': {'grads': {'backbone': 27774.812865028536,
 
 
 def _run(name, load_cfg):
+    """The pinned numbers were taken with 2 intra-op threads; with 1 thread sw_joint's loss_cls
+    differs by 9e-4 relative on an AMD EPYC (reduction order, amplified by the sampled RoIs),
+    so the thread count is fixed here, not left to whichever test ran before."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        return _run_at_fixed_threads(name, load_cfg)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_at_fixed_threads(name, load_cfg):
     path, edit = SETTINGS[name]
     cfg = load_cfg(path)
     # the pinned numbers predate train_cfg.target_proposal (the proxy's 150 target proposals per
