@@ -21,6 +21,14 @@ def _configure(name, iters, tmp_path, ctx=None):
                              str(tmp_path / name), None, ctx or {})
 
 
+def _configure_lt(name, tmp_path):
+    """A ``long_tail`` row configured as compare.py configures it (40 iterations)."""
+    lt = LADDERS['long_tail']
+    v = lt.variant(name)
+    return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
+                             str(tmp_path / name), None, {})
+
+
 def _hooks(cfg):
     return [h['type'] for h in cfg.custom_hooks]
 
@@ -103,19 +111,14 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     """``softmax-ce-agnostic-reg``: the softmax-ce config with one box regressor for every class
     (4 outputs instead of 4 per class); everything else is the softmax-ce row's."""
     from mmdet.registry import MODELS
-    lt = LADDERS['long_tail']
-
-    def conf(name):
-        v = lt.variant(name)
-        return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
-                                 str(tmp_path / name), None, {})
-    base, agn = conf('softmax-ce'), conf('softmax-ce-agnostic-reg')
+    base, agn = (_configure_lt(n, tmp_path) for n in ('softmax-ce', 'softmax-ce-agnostic-reg'))
     assert agn.model.roi_head.bbox_head.reg_class_agnostic
     assert not base.model.roi_head.bbox_head.get('reg_class_agnostic', False)
     agn.model.roi_head.bbox_head.reg_class_agnostic = False
     assert agn.model == base.model
     import hce_det  # noqa: F401
-    head = MODELS.build(conf('softmax-ce-agnostic-reg').model.roi_head.bbox_head)
+    head = MODELS.build(_configure_lt('softmax-ce-agnostic-reg', tmp_path)
+                        .model.roi_head.bbox_head)
     assert head.fc_reg.out_features == 4 and head.fc_cls.out_features == 11
 
 
@@ -123,14 +126,7 @@ def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
     """``gumbel-droploss-clamp4``: DropLoss with GOL's [-4, 10] loss-side clamp; the built loss
     clamps a positive's logit at -4, so its gradient is at most e^4 (not e^10)."""
     import torch
-    from mmdet.registry import MODELS
-    lt = LADDERS['long_tail']
-
-    def conf(name):
-        v = lt.variant(name)
-        return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
-                                 str(tmp_path / name), None, {})
-    base, gol = conf('gumbel-droploss'), conf('gumbel-droploss-clamp4')
+    base, gol = (_configure_lt(n, tmp_path) for n in ('gumbel-droploss', 'gumbel-droploss-clamp4'))
     assert tuple(gol.model.roi_head.bbox_head.loss_cls.logit_clamp) == (-4.0, 10.0)
     gol.model.roi_head.bbox_head.loss_cls.pop('logit_clamp')
     assert gol.model == base.model
