@@ -1,5 +1,6 @@
 """Ladder rows of issue 13 (tools/analysis/ladders.py), configured as compare.py configures them
 (no training): each recognition method gets the schedule it needs and --iters rescales it."""
+import copy
 import math
 import os.path as osp
 import sys
@@ -114,12 +115,11 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     base, agn = (_configure_lt(n, tmp_path) for n in ('softmax-ce', 'softmax-ce-agnostic-reg'))
     assert agn.model.roi_head.bbox_head.reg_class_agnostic
     assert not base.model.roi_head.bbox_head.get('reg_class_agnostic', False)
+    import hce_det  # noqa: F401
+    head = MODELS.build(copy.deepcopy(agn.model.roi_head.bbox_head))
+    assert head.fc_reg.out_features == 4 and head.fc_cls.out_features == 11
     agn.model.roi_head.bbox_head.reg_class_agnostic = False
     assert agn.model == base.model
-    import hce_det  # noqa: F401
-    head = MODELS.build(_configure_lt('softmax-ce-agnostic-reg', tmp_path)
-                        .model.roi_head.bbox_head)
-    assert head.fc_reg.out_features == 4 and head.fc_cls.out_features == 11
 
 
 def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
