@@ -122,6 +122,17 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     assert agn.model == base.model
 
 
+def test_reference_lr_row_changes_only_the_learning_rate(tmp_path):
+    """``gumbel-droploss-lr0.01``: the same model and schedule, the optimizer's LR a quarter of
+    the ladder's 0.04."""
+    base, low = (_configure_lt(n, tmp_path) for n in ('gumbel-droploss', 'gumbel-droploss-lr0.01'))
+    assert base.optim_wrapper.optimizer.lr == 0.04
+    assert low.optim_wrapper.optimizer.lr == 0.01
+    assert low.model == base.model and low.param_scheduler == base.param_scheduler
+    low.optim_wrapper.optimizer.lr = 0.04
+    assert low.optim_wrapper == base.optim_wrapper
+
+
 def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
     """``gumbel-droploss-clamp4``: DropLoss with GOL's [-4, 10] loss-side clamp; the built loss
     clamps a positive's logit at -4, so its gradient is at most e^4 (not e^10)."""
