@@ -146,7 +146,8 @@ def _gol_logit_clamp(cfg, ctx) -> None:
 
 
 # [issue 13, item 2] the ladder's LR (0.04 for 8 images: 4x the APA reference's 0.02 for 16,
-# linearly scaled to 0.01) with a Gumbel head: does the collapse of seeds 1 and 2 go with it?
+# linearly scaled to 0.01) with a Gumbel head: does the collapse (Gumbel + DropLoss seeds 1, 2,
+# plain Gumbel seed 0, each right after the warm-up reaches the full LR) go with it?
 GOL_REFERENCE_LR = 0.01
 
 
@@ -166,7 +167,8 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     Variant('gumbel-droploss-clamp4', f'configs/lvis/gumbel-droploss_{_LT}',
             edit=_gol_logit_clamp, ablation=True),
     Variant('gumbel-droploss-lr0.01', f'configs/lvis/gumbel-droploss_{_LT}',
-            edit=_reference_lr, ablation=True)]
+            edit=_reference_lr, ablation=True),
+    Variant('gumbel-lr0.01', f'configs/lvis/gumbel_{_LT}', edit=_reference_lr, ablation=True)]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

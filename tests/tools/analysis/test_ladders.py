@@ -122,10 +122,11 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     assert agn.model == base.model
 
 
-def test_reference_lr_row_changes_only_the_learning_rate(tmp_path):
-    """``gumbel-droploss-lr0.01``: the same model and schedule, the optimizer's LR a quarter of
-    the ladder's 0.04."""
-    base, low = (_configure_lt(n, tmp_path) for n in ('gumbel-droploss', 'gumbel-droploss-lr0.01'))
+@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss'])
+def test_reference_lr_row_changes_only_the_learning_rate(head, tmp_path):
+    """``<head>-lr0.01``: the same model and schedule, the optimizer's LR a quarter of the
+    ladder's 0.04."""
+    base, low = (_configure_lt(n, tmp_path) for n in (head, f'{head}-lr0.01'))
     assert base.optim_wrapper.optimizer.lr == 0.04
     assert low.optim_wrapper.optimizer.lr == 0.01
     assert low.model == base.model and low.param_scheduler == base.param_scheduler
