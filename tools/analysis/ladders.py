@@ -168,7 +168,10 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
             edit=_gol_logit_clamp, ablation=True),
     Variant('gumbel-droploss-lr0.01', f'configs/lvis/gumbel-droploss_{_LT}',
             edit=_reference_lr, ablation=True),
-    Variant('gumbel-lr0.01', f'configs/lvis/gumbel_{_LT}', edit=_reference_lr, ablation=True)]
+    Variant('gumbel-lr0.01', f'configs/lvis/gumbel_{_LT}', edit=_reference_lr, ablation=True),
+    # the control: the softmax baseline at the same LR
+    Variant('softmax-ce-lr0.01', f'configs/lvis/softmax-ce_{_LT}', edit=_reference_lr,
+            ablation=True)]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

@@ -122,7 +122,7 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     assert agn.model == base.model
 
 
-@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss'])
+@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss', 'softmax-ce'])
 def test_reference_lr_row_changes_only_the_learning_rate(head, tmp_path):
     """``<head>-lr0.01``: the same model and schedule, the optimizer's LR a quarter of the
     ladder's 0.04."""
