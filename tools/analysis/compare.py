@@ -184,20 +184,23 @@ def frequency_groups(data_root: str, train_split: str = 'lt_train') -> Dict[str,
     return groups
 
 
+def _per_class_ap(raw: Dict[str, float], prefix: str) -> Dict[str, Optional[float]]:
+    """``<prefix><class>_precision`` keys of an evaluator (COCO / LVIS metric) -> {class: AP}."""
+    return {k[len(prefix):-len('_precision')]: _frac(v) for k, v in raw.items()
+            if k.startswith(prefix) and k.endswith('_precision')}
+
+
 def summarise(raw: Dict[str, float], data_root: str, ladder: Ladder) -> Dict[str, float]:
     """Raw evaluator keys -> the ladder's metrics, as fractions (None when not measurable)."""
     from hce_det.datasets.synthetic import CONTEXT_CLASSES
     out = {}
-    per_class = {k[len('coco/'):-len('_precision')]: _frac(v) for k, v in raw.items()
-                 if k.startswith('coco/') and k.endswith('_precision')}
-    for k, v in raw.items():  # LVIS metric: per-class AP too (e.g. the rare class's)
-        if k.startswith('lvis/') and k.endswith('_precision'):
-            out[f"AP_{k[len('lvis/'):-len('_precision')]}"] = _frac(v)
+    per_class = _per_class_ap(raw, 'coco/')
     if 'coco/bbox_mAP' in raw:
         out['mAP'] = _frac(raw['coco/bbox_mAP'])
         out['AP'] = out['mAP']
         out['AP50'] = _frac(raw.get('coco/bbox_mAP_50'))
-    for c, v in per_class.items():
+    # per-class AP of either metric (LVIS too: e.g. the rare class's); ctxAP from COCO's only
+    for c, v in {**_per_class_ap(raw, 'lvis/'), **per_class}.items():
         out[f'AP_{c}'] = v
     ctx = [per_class.get(c) for c in CONTEXT_CLASSES if per_class.get(c) is not None]
     if ctx:

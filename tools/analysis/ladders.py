@@ -148,11 +148,11 @@ def _gol_logit_clamp(cfg, ctx) -> None:
 # [issue 13, item 2] the ladder's LR (0.04 for 8 images: 4x the APA reference's 0.02 for 16,
 # linearly scaled to 0.01) with a Gumbel head: does the collapse (Gumbel + DropLoss seeds 1, 2,
 # plain Gumbel seed 0, each right after the warm-up reaches the full LR) go with it?
-GOL_REFERENCE_LR = 0.01
+REFERENCE_LR = 0.01
 
 
 def _reference_lr(cfg, ctx) -> None:
-    cfg.optim_wrapper.optimizer.lr = GOL_REFERENCE_LR
+    cfg.optim_wrapper.optimizer.lr = REFERENCE_LR
 
 
 LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
@@ -165,13 +165,10 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     Variant('softmax-ce-agnostic-reg', f'configs/lvis/softmax-ce_{_LT}',
             edit=_class_agnostic_regression, ablation=True),
     Variant('gumbel-droploss-clamp4', f'configs/lvis/gumbel-droploss_{_LT}',
-            edit=_gol_logit_clamp, ablation=True),
-    Variant('gumbel-droploss-lr0.01', f'configs/lvis/gumbel-droploss_{_LT}',
-            edit=_reference_lr, ablation=True),
-    Variant('gumbel-lr0.01', f'configs/lvis/gumbel_{_LT}', edit=_reference_lr, ablation=True),
-    # the control: the softmax baseline at the same LR
-    Variant('softmax-ce-lr0.01', f'configs/lvis/softmax-ce_{_LT}', edit=_reference_lr,
-            ablation=True)]
+            edit=_gol_logit_clamp, ablation=True)] + [
+    # the Gumbel heads at the reference LR, and softmax at the same LR as the control
+    Variant(f'{m}-lr0.01', f'configs/lvis/{m}_{_LT}', edit=_reference_lr, ablation=True)
+    for m in ('gumbel-droploss', 'gumbel', 'softmax-ce')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
