@@ -222,6 +222,9 @@ RECOGNITION_VARIANTS = [Variant(m, _REC.format(m)) for m in (
     Variant('dive', _REC.format('dive'), edit=_teacher_from_softmax, after='softmax'),
     # [issue 13, item 3] RIDE stage 2 (router), trained on the `ride` run of the same seed
     Variant('ride-ea', _REC.format('ride'), edit=_ride_router_stage, after='ride'),
+    # RIDE at the reference-scaled LR: its stage 1 collapses at the ladder's 0.04 (AP ~1 on
+    # seeds 0, 1; the shared trunk's ReLUs die), as the Gumbel heads did (REFERENCE_LR above)
+    Variant('ride-lr0.01', _REC.format('ride'), edit=_reference_lr, ablation=True),
     Variant('bbn-bg', _REC.format('bbn'), edit=_bbn_background, ablation=True),
     # [issue 13, item 3] BBN with RoI-level reversed partners only (no reversed images)
     Variant('bbn-rois', _REC.format('bbn'), edit=_bbn_rois_only, ablation=True)]

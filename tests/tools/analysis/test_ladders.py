@@ -22,9 +22,10 @@ def _configure(name, iters, tmp_path, ctx=None):
                              str(tmp_path / name), None, ctx or {})
 
 
-def _configure_lt(name, tmp_path):
-    """A ``long_tail`` row configured as compare.py configures it (40 iterations)."""
-    lt = LADDERS['long_tail']
+def _configure_lt(name, tmp_path, ladder='long_tail'):
+    """A ``long_tail`` (or ``ladder``) row configured as compare.py configures it (40
+    iterations)."""
+    lt = LADDERS[ladder]
     v = lt.variant(name)
     return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
                              str(tmp_path / name), None, {})
@@ -122,11 +123,12 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     assert agn.model == base.model
 
 
-@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss', 'softmax-ce'])
-def test_reference_lr_row_changes_only_the_learning_rate(head, tmp_path):
+@pytest.mark.parametrize('ladder,head', [('long_tail', 'gumbel'), ('long_tail', 'gumbel-droploss'),
+                                         ('long_tail', 'softmax-ce'), ('recognition', 'ride')])
+def test_reference_lr_row_changes_only_the_learning_rate(ladder, head, tmp_path):
     """``<head>-lr0.01``: the same model and schedule, the optimizer's LR a quarter of the
     ladder's 0.04."""
-    base, low = (_configure_lt(n, tmp_path) for n in (head, f'{head}-lr0.01'))
+    base, low = (_configure_lt(n, tmp_path, ladder) for n in (head, f'{head}-lr0.01'))
     assert base.optim_wrapper.optimizer.lr == 0.04
     assert low.optim_wrapper.optimizer.lr == 0.01
     assert low.model == base.model and low.param_scheduler == base.param_scheduler
