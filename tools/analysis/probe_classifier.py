@@ -22,14 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from probe_embedding import batches, load  # noqa: E402
-
-
-def ranking_ap(score: torch.Tensor, positive: torch.Tensor) -> float:
-    """Average precision of ranking every item by ``score`` (descending), ``positive`` boolean."""
-    hit = positive[score.argsort(descending=True)].float()
-    precision = hit.cumsum(0) / torch.arange(1, len(hit) + 1, dtype=torch.float)
-    return float((precision * hit).sum() / hit.sum().clamp(min=1))
+from probe_embedding import batches, image_ap, load  # noqa: E402
 
 
 @torch.no_grad()
@@ -64,7 +57,8 @@ def probe(work_dir: str, max_batches: int, train_split: str) -> dict:
                          else f_tr.new_zeros(f_tr.shape[1]) for c in range(len(classes))])
     ncm = F.normalize(f_va, dim=1) @ F.normalize(means, dim=1).t()
     return {name: (int((y_va == c).sum()), int((y_tr == c).sum()),
-                   ranking_ap(p_va[:, c], y_va == c), ranking_ap(ncm[:, c], y_va == c))
+                   image_ap(p_va[:, c].numpy(), (y_va == c).numpy()),
+                   image_ap(ncm[:, c].numpy(), (y_va == c).numpy()))
             for c, name in enumerate(classes) if (y_va == c).any()}
 
 
