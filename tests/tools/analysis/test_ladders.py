@@ -16,19 +16,17 @@ from ladders import LADDERS, RIDE_ROUTER_FRACTION, RIDE_ROUTER_MIN_ITERS  # noqa
 REC = LADDERS['recognition']
 
 
-def _configure(name, iters, tmp_path, ctx=None):
-    v = REC.variant(name)
-    return compare.configure(compare.load_config(v), REC, v, 0, iters, str(tmp_path) + '/',
+def _configure(name, iters, tmp_path, ctx=None, ladder='recognition'):
+    """A row of ``ladder`` configured as compare.py configures it."""
+    lad = LADDERS[ladder]
+    v = lad.variant(name)
+    return compare.configure(compare.load_config(v), lad, v, 0, iters, str(tmp_path) + '/',
                              str(tmp_path / name), None, ctx or {})
 
 
-def _configure_lt(name, tmp_path, ladder='long_tail'):
-    """A ``long_tail`` (or ``ladder``) row configured as compare.py configures it (40
-    iterations)."""
-    lt = LADDERS[ladder]
-    v = lt.variant(name)
-    return compare.configure(compare.load_config(v), lt, v, 0, 40, str(tmp_path) + '/',
-                             str(tmp_path / name), None, {})
+def _configure_lt(name, tmp_path):
+    """A ``long_tail`` row configured as compare.py configures it (40 iterations)."""
+    return _configure(name, 40, tmp_path, ladder='long_tail')
 
 
 def _hooks(cfg):
@@ -128,7 +126,7 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
 def test_reference_lr_row_changes_only_the_learning_rate(ladder, head, tmp_path):
     """``<head>-lr0.01``: the same model and schedule, the optimizer's LR a quarter of the
     ladder's 0.04."""
-    base, low = (_configure_lt(n, tmp_path, ladder) for n in (head, f'{head}-lr0.01'))
+    base, low = (_configure(n, 40, tmp_path, ladder=ladder) for n in (head, f'{head}-lr0.01'))
     assert base.optim_wrapper.optimizer.lr == 0.04
     assert low.optim_wrapper.optimizer.lr == 0.01
     assert low.model == base.model and low.param_scheduler == base.param_scheduler
