@@ -15,7 +15,7 @@ highest IoU >= ``iou_thr``); every detection is one of
 
 Printed per class (JSON): the counts at each ``--score-thr``, the false positives that outrank
 the true positive reaching each ``--recall`` (those are what lower AP), and the classes whose
-objects receive the ``other`` detections. Two heads that find the class equally often (same
+objects receive the ``other`` detections (at the lowest ``--score-thr``). Two heads that find the class equally often (same
 recall) but differ in AP differ in these counts.
 """
 import argparse
@@ -45,9 +45,7 @@ def classify_detections(gts: Sequence[Tuple[np.ndarray, np.ndarray]],
         d_boxes = np.asarray(d_boxes, np.float32).reshape(-1, 4)[mine]
         d_scores = np.asarray(d_scores, np.float32)[mine]
         order = np.argsort(-d_scores, kind='stable')
-        ious = bbox_overlaps(torch.from_numpy(d_boxes[order]),
-                             torch.from_numpy(g_boxes)).numpy() if len(g_boxes) else \
-            np.zeros((len(order), 0), np.float32)
+        ious = bbox_overlaps(torch.from_numpy(d_boxes[order]), torch.from_numpy(g_boxes)).numpy()
         same = g_labels == cls
         matched = np.zeros(len(g_boxes), bool)
         for row, k in zip(ious, order):
