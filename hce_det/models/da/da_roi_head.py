@@ -28,6 +28,8 @@ from mmdet.models.roi_heads.bbox_heads import BBoxHead, ConvFCBBoxHead
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import get_box_tensor
 
+from ..recognition.base import logits_of
+
 OUTPUTS_KEY = 'da_roi_outputs'   # no 'loss' in it: upstream loops copy it unweighted
 
 
@@ -93,7 +95,7 @@ def box_head_forward(head: BBoxHead, x: Tensor, context: Optional[Tensor] = None
 
 
 def _outputs(results: dict) -> RoIOutputs:
-    return RoIOutputs(results['rois'], results['cls_feats'], results['cls_score'],
+    return RoIOutputs(results['rois'], results['cls_feats'], logits_of(results['cls_score']),
                       results['roi_context'])
 
 
@@ -198,7 +200,7 @@ class DACascadeRoIHeadMixin(RoIOutputsMixin):
     def _refine(self, stage: int, x: Tuple[Tensor], rois: Tensor, metas: List[dict]) -> Tensor:
         res = self._bbox_forward(stage, x, rois)
         head = self.bbox_head[stage]
-        scores = res['cls_score']
+        scores = logits_of(res['cls_score'])
         if head.custom_activation:
             scores = head.loss_cls.get_activation(scores)
         labels = scores[:, :-1].argmax(dim=1)

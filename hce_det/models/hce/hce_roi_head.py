@@ -27,6 +27,7 @@ from torch import Tensor
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from ..long_tail.score_inverse import has_score_inverse
+from ..recognition.base import map_logits
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,8 @@ class HCEMixin:
         if clf is not None and fuse_scores:
             cls_score = clf.test_scores(cls_score, x_context, pooled, bbox_head.loss_cls)
         elif clf is not None:  # training: trained late fusion scores s_det + s_ctx
-            cls_score = clf.train_scores(cls_score, x_context, ctx_logits)
+            cls_score = map_logits(  # a recognition head's training output keeps its extras
+                cls_score, lambda s: clf.train_scores(s, x_context, ctx_logits))
         # a shared mask branch gets the conventional feature (see above)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats,
                     x_context=x_context, ctx_logits=ctx_logits, **out)

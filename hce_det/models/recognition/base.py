@@ -5,7 +5,8 @@ Detection adaptation used throughout (documented once here): the C foreground cl
 frequency terms of the paper; the background logit (index C) is treated like the most frequent
 class, i.e. ``log_prior[c] = log(n_c / n_max)`` for c < C and ``log_prior[C] = 0``.
 """
-from typing import Dict, List, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -45,11 +46,41 @@ def load_class_counts(num_classes: int, class_counts: Optional[Sequence[float]] 
     return counts.clamp(min=1.0)
 
 
+@dataclass(frozen=True)
+class TrainingLogits:
+    """A recognition head's classification output in training mode, returned by ``forward`` in
+    the place of ``cls_score`` and read back by ``loss_and_target`` / ``loss``: ``logits``
+    (R, C+1) are what mmdet's flow sees (accuracy; HCE's trained late fusion adds its context
+    logits to them with :meth:`with_logits`), ``extras`` the tensors the head's own loss needs
+    besides them (expert logits, branch features, RoI features). The data travels through return
+    values and arguments, nothing is kept on the module between forward and loss."""
+    logits: Tensor
+    extras: Dict[str, Any] = field(default_factory=dict)
+
+    def with_logits(self, logits: Tensor) -> 'TrainingLogits':
+        return replace(self, logits=logits)
+
+
+def logits_of(cls_score: Union[Tensor, TrainingLogits, None]) -> Optional[Tensor]:
+    """The class logits of a box head's ``cls_score`` (a tensor, or a recognition head's
+    :class:`TrainingLogits`)."""
+    return cls_score.logits if isinstance(cls_score, TrainingLogits) else cls_score
+
+
+def map_logits(cls_score, fn):
+    """``fn`` applied to the logits of ``cls_score``, keeping a :class:`TrainingLogits`' extras."""
+    if isinstance(cls_score, TrainingLogits):
+        return cls_score.with_logits(fn(cls_score.logits))
+    return fn(cls_score)
+
+
 class RecognitionBBoxHead(Shared2FCBBoxHead):
     """Shared2FC head with a pluggable classification branch and loss.
 
-    Subclasses implement :meth:`classify` (features -> ``(N, C+1)`` logits, may stash training-only
-    tensors in ``self._aux``) and :meth:`cls_loss` (dict of classification losses). Box regression,
+    Subclasses implement :meth:`classify` (features -> ``(N, C+1)`` logits and a dict of the
+    training-only tensors their loss needs) and :meth:`cls_loss` (dict of classification losses;
+    it receives those tensors back as ``extras``, with the RoIs and sampling results). In training
+    ``forward`` returns the logits and extras together as :class:`TrainingLogits`. Box regression,
     target assignment and inference are mmdet's unchanged (softmax over the returned logits).
     """
 
@@ -63,7 +94,6 @@ class RecognitionBBoxHead(Shared2FCBBoxHead):
         self._counts_cfg = dict(class_counts=class_counts, class_counts_file=class_counts_file,
                                 count_key=count_key)
         self._counts: Optional[Tensor] = None
-        self._aux: Dict = {}
 
     # ----------------------------------------------------------------- frequency priors
     def class_counts(self, device=None) -> Tensor:
@@ -87,38 +117,66 @@ class RecognitionBBoxHead(Shared2FCBBoxHead):
             x = self.relu(fc(x))
         return x
 
-    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
-        return self.fc_cls(feat)
+    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tuple[Tensor, dict]:
+        """``(logits (N, C+1), extras)``: ``feat`` is the trunk output, ``roi_feats`` the RoI
+        feature map; ``extras`` (training only) go to :meth:`cls_loss`."""
+        return self.fc_cls(feat), {}
 
     def forward(self, x: Tensor) -> tuple:
-        self._aux = {}
         feat = self.trunk(x)
-        cls_score = self.classify(feat, x)
-        bbox_pred = self.fc_reg(self._aux.pop('reg_feat', feat))
-        return cls_score, bbox_pred
+        logits, extras = self.classify(feat, x)
+        return self.outputs(logits, extras), self.fc_reg(feat)
+
+    def outputs(self, logits: Tensor, extras: dict):
+        """``cls_score`` of ``forward``: :class:`TrainingLogits` in training, else the logits."""
+        return TrainingLogits(logits, extras) if self.training else logits
+
+    def refine_bboxes(self, sampling_results, bbox_results: dict, batch_img_metas):
+        """mmdet's cascade refinement on the logits of a training ``cls_score``."""
+        bbox_results = {**bbox_results, 'cls_score': logits_of(bbox_results['cls_score'])}
+        return super().refine_bboxes(sampling_results, bbox_results, batch_img_metas)
 
     # ----------------------------------------------------------------- losses
     def loss_and_target(self, cls_score, bbox_pred, rois, sampling_results, rcnn_train_cfg,
                         concat: bool = True, reduction_override=None) -> dict:
-        self._aux['sampling_results'] = sampling_results
-        return super().loss_and_target(cls_score, bbox_pred, rois, sampling_results,
-                                       rcnn_train_cfg, concat=concat,
-                                       reduction_override=reduction_override)
+        """mmdet's ``get_targets`` then :meth:`loss`, which also gets the sampling results."""
+        targets = self.get_targets(sampling_results, rcnn_train_cfg, concat=concat)
+        losses = self.loss(cls_score, bbox_pred, rois, *targets,
+                           reduction_override=reduction_override,
+                           sampling_results=sampling_results)
+        return dict(loss_bbox=losses, bbox_targets=targets)
 
     def loss(self, cls_score, bbox_pred, rois, labels, label_weights, bbox_targets, bbox_weights,
-             reduction_override=None) -> dict:
+             reduction_override=None, sampling_results=None) -> dict:
+        """Box regression as mmdet; classification by :meth:`cls_loss` on the logits, with
+        ``extras = {**training extras, 'rois', 'sampling_results'}``."""
+        if reduction_override == 'none' and cls_score is not None:
+            raise ValueError(f'{type(self).__name__} gives a batch classification loss, not one '
+                             "per RoI (reduction_override='none', e.g. the OHEM sampler): use "
+                             'another sampler')
+        logits = logits_of(cls_score)
         losses = super().loss(None, bbox_pred, rois, labels, label_weights, bbox_targets,
                               bbox_weights, reduction_override=reduction_override)
-        if cls_score is not None and cls_score.numel() > 0:
+        if logits is not None and logits.numel() > 0:
+            extras = dict(cls_score.extras) if isinstance(cls_score, TrainingLogits) else {}
+            extras.update(rois=rois, sampling_results=sampling_results)
             avg_factor = max(float((label_weights > 0).sum()), 1.0)
-            losses.update(self.cls_loss(cls_score, labels, label_weights, avg_factor))
-            losses['acc'] = accuracy(cls_score, labels)
-        self._aux = {}
+            losses.update(self.cls_loss(logits, labels, label_weights, avg_factor, extras))
+            losses['acc'] = accuracy(logits, labels)
         return losses
 
     def cls_loss(self, cls_score: Tensor, labels: Tensor, label_weights: Tensor,
-                 avg_factor: float) -> Dict[str, Tensor]:
+                 avg_factor: float, extras: Optional[dict] = None) -> Dict[str, Tensor]:
         return dict(loss_cls=weighted_ce(cls_score, labels, label_weights, avg_factor))
+
+    def extra(self, extras: Optional[dict], key: str):
+        """``extras[key]``, or an error saying the loss needs the training output of forward."""
+        if not extras or extras.get(key) is None:
+            raise ValueError(
+                f'{type(self).__name__}.cls_loss needs {key!r} from the training-mode forward: '
+                'pass the head\'s cls_score (TrainingLogits) from forward in train mode to '
+                'loss_and_target / loss, or give it in extras')
+        return extras[key]
 
 
 def weighted_ce(logits: Tensor, labels: Tensor, weights: Tensor, avg_factor: float) -> Tensor:

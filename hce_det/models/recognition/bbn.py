@@ -9,7 +9,8 @@ from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .base import RecognitionBBoxHead, ScheduledMixin, weighted_ce
+from .base import (RecognitionBBoxHead, ScheduledMixin, TrainingLogits, logits_of,
+                   weighted_ce)
 
 
 @MODELS.register_module()
@@ -74,14 +75,12 @@ class BBNBBoxHead(ScheduledMixin, RecognitionBBoxHead):
         return self.fc_cls(2 * torch.cat([alpha * f_c, (1 - alpha) * f_r], dim=1))
 
     def forward(self, x: Tensor) -> tuple:
-        self._aux = {}
         h = self.trunk(x, self.shared_fcs[:-1])
         f_c = self.relu(self.shared_fcs[-1](h))
         f_r = self.relu(self.rebalance_fc(h))
         alpha = float(self.alpha) if self.training else self.test_alpha
-        if self.training:
-            self._aux.update(f_c=f_c, f_r=f_r)
-        return self.mixed_logits(f_c, f_r, alpha), self.fc_reg(f_c)
+        extras = dict(f_c=f_c, f_r=f_r) if self.training else {}
+        return self.outputs(self.mixed_logits(f_c, f_r, alpha), extras), self.fc_reg(f_c)
 
     # ----------------------------------------------------------------- reversed sampling
     def reversed_weights(self, labels: Tensor) -> Tensor:
@@ -144,35 +143,37 @@ class BBNBBoxHead(ScheduledMixin, RecognitionBBoxHead):
             for i, res in enumerate(sampling_results)])
 
     # ----------------------------------------------------------------- losses
-    def loss_and_target(self, cls_score, bbox_pred, rois, sampling_results, rcnn_train_cfg,
-                        concat: bool = True, reduction_override=None) -> dict:
-        if self.training:
-            self._aux['reversed'] = self.reversed_mask(sampling_results)
-        return super().loss_and_target(cls_score, bbox_pred, rois, sampling_results,
-                                       rcnn_train_cfg, concat=concat,
-                                       reduction_override=reduction_override)
-
     def loss(self, cls_score, bbox_pred, rois, labels, label_weights, bbox_targets, bbox_weights,
-             reduction_override=None) -> dict:
-        rev = self._aux.get('reversed')
-        if rev is None or cls_score is None:
+             reduction_override=None, sampling_results=None) -> dict:
+        """Image level (``num_reversed_images``): box regression and accuracy on the uniform
+        images' RoIs, the classification loss over both streams (:meth:`cls_loss`)."""
+        rev = None
+        if self.num_reversed_images and cls_score is not None:
+            if sampling_results is None:
+                raise ValueError('BBNBBoxHead with num_reversed_images needs the sampling '
+                                 'results (call loss_and_target)')
+            rev = self.reversed_mask(sampling_results)
+        if rev is None:
             return super().loss(cls_score, bbox_pred, rois, labels, label_weights, bbox_targets,
-                                bbox_weights, reduction_override)
+                                bbox_weights, reduction_override, sampling_results)
         uni = ~rev
         # box regression on the uniform stream only (mmdet's averaging over its RoIs)
         losses = BBoxHead.loss(self, None, bbox_pred[uni], rois[uni], labels[uni],
                                label_weights[uni], bbox_targets[uni], bbox_weights[uni],
                                reduction_override=reduction_override)
+        logits = logits_of(cls_score)
+        extras = dict(cls_score.extras) if isinstance(cls_score, TrainingLogits) else {}
+        extras.update(reversed=rev)
         avg_factor = max(float((label_weights[uni] > 0).sum()), 1.0)
-        losses.update(self.cls_loss(cls_score, labels, label_weights, avg_factor))
-        losses['acc'] = accuracy(cls_score[uni], labels[uni])
-        self._aux = {}
+        losses.update(self.cls_loss(logits, labels, label_weights, avg_factor, extras))
+        losses['acc'] = accuracy(logits[uni], labels[uni])
         return losses
 
-    def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
-        f_c, f_r = self._aux['f_c'], self._aux['f_r']
+    def cls_loss(self, cls_score, labels, label_weights, avg_factor,
+                 extras: Optional[dict] = None) -> Dict[str, Tensor]:
+        f_c, f_r = self.extra(extras, 'f_c'), self.extra(extras, 'f_r')
         alpha = float(self.alpha)
-        rev = self._aux.get('reversed')
+        rev = extras.get('reversed')
         if rev is None:  # RoI level: anchors and partners from the same RoIs
             partner = self.sample_partners(labels, label_weights)
             anchor_w = label_weights

@@ -1,6 +1,6 @@
 """Hybrid-SC / Hybrid-PSC contrastive RoI losses (Wang et al., CVPR 2021, arXiv:2103.14267; no
 official code) with FSCE-style IoU-filtered RoI anchors (Sun et al., CVPR 2021)."""
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -87,22 +87,23 @@ class ContrastiveBBoxHead(ScheduledMixin, RecognitionBBoxHead):
         if mode == 'psc':
             self.prototypes = nn.Parameter(torch.randn(self.num_classes + 1, proj_dim))
 
-    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
-        if self.training:
-            self._aux['feat'] = feat
-        return self.fc_cls(feat)
+    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tuple[Tensor, dict]:
+        return self.fc_cls(feat), (dict(feat=feat) if self.training else {})
 
-    def anchor_mask(self, labels: Tensor, label_weights: Tensor) -> Tensor:
+    def anchor_mask(self, labels: Tensor, label_weights: Tensor, sampling_results) -> Tensor:
+        """RoIs in the contrastive term: foreground with IoU >= ``iou_thr`` to their gt (and
+        background when ``include_background``), with a label weight."""
         fg = labels < self.num_classes
-        keep = fg & (roi_ious(self._aux['sampling_results']).to(labels.device) >= self.iou_thr)
+        keep = fg & (roi_ious(sampling_results).to(labels.device) >= self.iou_thr)
         if self.include_background:
             keep = keep | ~fg
         return keep & (label_weights > 0)
 
-    def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
+    def cls_loss(self, cls_score, labels, label_weights, avg_factor,
+                 extras: Optional[dict] = None) -> Dict[str, Tensor]:
         alpha = float(self.alpha)
-        keep = self.anchor_mask(labels, label_weights)
-        z = F.normalize(self.projector(self._aux['feat'][keep]), dim=1)
+        keep = self.anchor_mask(labels, label_weights, self.extra(extras, 'sampling_results'))
+        z = F.normalize(self.projector(self.extra(extras, 'feat')[keep]), dim=1)
         if self.mode == 'sc':
             con = supervised_contrastive_loss(z, labels[keep], self.tau)
         else:

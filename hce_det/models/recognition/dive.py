@@ -11,7 +11,7 @@ on a student trained from scratch it would score features it never saw.
 import copy
 import inspect
 import os.path as osp
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -257,21 +257,14 @@ class DiVEBBoxHead(RecognitionBBoxHead):
             self.__dict__['teacher'] = self.teacher._apply(fn, *args, **kwargs)
         return super()._apply(fn, *args, **kwargs)
 
-    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
-        if self.training:
-            self._aux['roi_feats'] = roi_feats
-        return self.fc_cls(feat)
+    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tuple[Tensor, dict]:
+        return self.fc_cls(feat), (dict(roi_feats=roi_feats) if self.training else {})
 
-    def loss(self, cls_score, bbox_pred, rois, labels, label_weights, bbox_targets, bbox_weights,
-             reduction_override=None) -> dict:
-        self._aux['rois'] = rois
-        return super().loss(cls_score, bbox_pred, rois, labels, label_weights, bbox_targets,
-                            bbox_weights, reduction_override)
-
-    def teacher_logits(self) -> Tensor:
-        """Teacher class logits of the RoIs of this step (see the class docstring)."""
+    def teacher_logits(self, extras: Optional[dict]) -> Tensor:
+        """Teacher class logits of this step's RoIs (``extras['rois']``, or the head-only
+        teacher on ``extras['roi_feats']``; see the class docstring)."""
         if self._scorer is not None:
-            return self._scorer(self._aux['rois']).detach()
+            return self._scorer(self.extra(extras, 'rois')).detach()
         if self.teacher_cfg is None:
             raise RuntimeError(
                 'DiVEBBoxHead has no teacher: use it inside '
@@ -282,11 +275,12 @@ class DiVEBBoxHead(RecognitionBBoxHead):
             self.load_teacher()
         self.teacher.eval()
         with torch.no_grad():
-            t_logits, _ = self.teacher(self._aux['roi_feats'].detach())
+            t_logits, _ = self.teacher(self.extra(extras, 'roi_feats').detach())
         return t_logits
 
-    def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
-        t_logits = self.teacher_logits()
+    def cls_loss(self, cls_score, labels, label_weights, avg_factor,
+                 extras: Optional[dict] = None) -> Dict[str, Tensor]:
+        t_logits = self.teacher_logits(extras)
         if t_logits.shape != cls_score.shape:
             raise ValueError(f'DiVE teacher logits have shape {tuple(t_logits.shape)}, the '
                              f'student\'s {tuple(cls_score.shape)}: the teacher must be a softmax '

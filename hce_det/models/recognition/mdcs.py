@@ -1,6 +1,6 @@
 """MDCS: more diverse experts with consistency self-distillation (Zhao et al., ICCV 2023;
 facts: fistyee/MDCS model/loss.py MDCSLoss)."""
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -70,14 +70,16 @@ class MDCSBBoxHead(ScheduledMixin, MultiExpertMixin, RecognitionBBoxHead):
         """Warm-up weight of the consistency term: min(p / warmup, 1)."""
         return 1.0 if self.warmup <= 0 else min(max(progress, 0.0) / self.warmup, 1.0)
 
-    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
+    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tuple[Tensor, dict]:
         logits = self.expert_logits(feat)
+        extras = {}
         if self.training:
-            self._aux['expert_logits'] = logits
-            self._aux['view2_logits'] = self.expert_logits(self.view_dropout(feat))
-        return torch.stack(logits).mean(0)
+            extras = dict(expert_logits=logits,
+                          view2_logits=self.expert_logits(self.view_dropout(feat)))
+        return torch.stack(logits).mean(0), extras
 
-    def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
-        return mdcs_loss(self._aux['expert_logits'], self._aux['view2_logits'], labels,
-                         self.log_prior(cls_score.device), self.q, label_weights, avg_factor,
-                         self.cs_weight * float(self.alpha), self.temperature)
+    def cls_loss(self, cls_score, labels, label_weights, avg_factor,
+                 extras: Optional[dict] = None) -> Dict[str, Tensor]:
+        return mdcs_loss(self.extra(extras, 'expert_logits'), self.extra(extras, 'view2_logits'),
+                         labels, self.log_prior(cls_score.device), self.q, label_weights,
+                         avg_factor, self.cs_weight * float(self.alpha), self.temperature)

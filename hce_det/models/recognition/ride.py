@@ -1,6 +1,6 @@
 """RIDE: routing diverse distribution-aware experts (Wang et al., ICLR 2021;
 facts: frank-xwang/RIDE-LongTailRecognition model/loss.py)."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -183,22 +183,23 @@ class RIDEBBoxHead(ScheduledMixin, MultiExpertMixin, RecognitionBBoxHead):
         fc = self.router_fc[min(k, len(self.router_fc) - 1)]
         return fc(torch.cat([top, h], 1)).view(-1)
 
-    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
+    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tuple[Tensor, dict]:
         if self.router_cfg is not None and not self.training:
-            return self.routed_logits(feat)
+            return self.routed_logits(feat)[0], {}
         feats = [self.relu(fc(feat)) for fc in self.expert_fcs]
         logits = [cls(f) for cls, f in zip(self.fc_cls, feats)]
+        extras = {}
         if self.training:
-            self._aux['expert_logits'] = logits
+            extras['expert_logits'] = logits
             if self.router_cfg is not None:
                 running = torch.stack(logits).detach().cumsum(0)
-                self._aux['router'] = [
+                extras['router'] = [
                     self.route_logit(k, feats[k].detach(), running[k] / (k + 1))
                     for k in range(self.num_experts - 1)]
-        return torch.stack(logits).mean(0)
+        return torch.stack(logits).mean(0), extras
 
-    def routed_logits(self, feat: Tensor) -> Tensor:
-        """Test-time dynamic routing; ``self.last_num_experts`` keeps the experts used per RoI."""
+    def routed_logits(self, feat: Tensor) -> Tuple[Tensor, Tensor]:
+        """Test-time dynamic routing: (logits (N, C+1), experts used per RoI (N,))."""
         f0 = self.relu(self.expert_fcs[0](feat))
         total = self.fc_cls[0](f0)
         used = torch.ones(feat.shape[0], dtype=torch.long, device=feat.device)
@@ -213,35 +214,39 @@ class RIDEBBoxHead(ScheduledMixin, MultiExpertMixin, RecognitionBBoxHead):
             total = total + self.fc_cls[k](fk) * active[:, None]
             used = used + active.long()
             last_feat = fk
-        self.last_num_experts = used
-        return total / used[:, None]
+        return total / used[:, None], used
 
     def _counts_with_bg(self, device) -> Tensor:
         n = self.class_counts(device)
         return torch.cat([n, n.max().view(1)])
 
-    def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
+    def cls_loss(self, cls_score, labels, label_weights, avg_factor,
+                 extras: Optional[dict] = None) -> Dict[str, Tensor]:
         counts = self._counts_with_bg(cls_score.device)
         margins = ldam_margins(counts, self.max_margin) if self.ldam else None
         drw = self.reweighting
         temp = (diversity_temperature(counts, self.base_temperature, self.reweight_factor)
                 if drw and self.class_temperature else self.base_temperature)
         class_weights = effective_number_weights(counts, self.reweight_beta) if drw else None
-        losses = ride_loss(self._aux['expert_logits'], labels, label_weights, avg_factor,
+        expert_logits = self.extra(extras, 'expert_logits')
+        losses = ride_loss(expert_logits, labels, label_weights, avg_factor,
                            margins, self.scale, temp, self.diversity_factor, class_weights)
         if self.router_cfg is not None:
-            losses['loss_router'] = self.router_loss(labels, label_weights, avg_factor)
+            losses['loss_router'] = self.router_loss(expert_logits, self.extra(extras, 'router'),
+                                                     labels, label_weights, avg_factor)
         return losses
 
-    def router_loss(self, labels, label_weights, avg_factor) -> Tensor:
-        """BCE(r_k, ensemble 1..k wrong and some ensemble 1..j>k right), averaged over k."""
-        running = torch.stack(self._aux['expert_logits']).detach().cumsum(0)
+    def router_loss(self, expert_logits: List[Tensor], router: List[Tensor], labels: Tensor,
+                    label_weights: Tensor, avg_factor: float) -> Tensor:
+        """BCE(r_k, ensemble 1..k wrong and some ensemble 1..j>k right), averaged over k;
+        ``router``: the (N,) logits r_k of :meth:`route_logit` for k = 1..K-1."""
+        running = torch.stack(expert_logits).detach().cumsum(0)
         correct = running.argmax(-1) == labels[None]  # (K, N): ensemble of experts 1..k right
         pos_w = labels.new_tensor([self.router_cfg['pos_weight']], dtype=torch.float)
         loss = 0.
-        for k, r in enumerate(self._aux['router']):
+        for k, r in enumerate(router):
             target = (~correct[k] & correct[k + 1:].any(0)).float()
             bce = F.binary_cross_entropy_with_logits(r, target, pos_weight=pos_w,
                                                      reduction='none')
             loss = loss + (bce * label_weights).sum() / avg_factor
-        return loss / max(len(self._aux['router']), 1)
+        return loss / max(len(router), 1)

@@ -14,7 +14,7 @@ Facts (loss terms, weights, group split) from the released code, cswluo/SEF (``m
 * Maximum-entropy term on the global prediction, weight 1 (``entropy``): ``sum_c p log p``.
 * Test: the global classifier only.
 """
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -99,21 +99,22 @@ class SEFBBoxHead(RecognitionBBoxHead):
         pooled = roi_feats.mean((2, 3))
         return [cls(p) for cls, p in zip(self.group_cls, pooled.split(self.sizes, dim=1))]
 
-    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tensor:
+    def classify(self, feat: Tensor, roi_feats: Tensor) -> Tuple[Tensor, dict]:
+        extras = {}
         if self.training:
-            self._aux['roi_feats'] = roi_feats
-            self._aux['group_logits'] = self.group_logits(roi_feats)
-        return self.fc_cls(feat)
+            extras = dict(roi_feats=roi_feats, group_logits=self.group_logits(roi_feats))
+        return self.fc_cls(feat), extras
 
-    def cls_loss(self, cls_score, labels, label_weights, avg_factor) -> Dict[str, Tensor]:
+    def cls_loss(self, cls_score, labels, label_weights, avg_factor,
+                 extras: Optional[dict] = None) -> Dict[str, Tensor]:
         losses = super().cls_loss(cls_score, labels, label_weights, avg_factor)
         fg = (labels < self.num_classes) & (label_weights > 0)
         losses['loss_group'] = self.group_weight * group_decorrelation_loss(
-            self._aux['roi_feats'][fg], self.num_groups, self.centered)
+            self.extra(extras, 'roi_feats')[fg], self.num_groups, self.centered)
         p_global = F.softmax(cls_score, -1)
         p_teacher = p_global.detach() if self.detach_global else p_global
         soft = sum((-(p_teacher * F.log_softmax(g, -1)).sum(-1) * label_weights).sum()
-                   for g in self._aux['group_logits']) / (avg_factor * self.num_groups)
+                   for g in self.extra(extras, 'group_logits')) / (avg_factor * self.num_groups)
         losses['loss_group_kd'] = self.soft_weight * soft
         neg_entropy = ((p_global * F.log_softmax(cls_score, -1)).sum(-1) * label_weights).sum()
         losses['loss_entropy'] = self.entropy_weight * neg_entropy / avg_factor

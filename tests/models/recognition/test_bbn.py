@@ -21,10 +21,12 @@ def test_bbn_mixing_and_reversed_weights():
     assert torch.allclose(cls_test, head.fc_cls(torch.cat([f_c, f_r], 1)), atol=1e-6)  # alpha=.5
     head.train()
     head.set_training_progress(0.0)  # alpha = 1: conventional branch only, plain CE
-    cls, _ = head(x)
+    out, _ = head(x)  # training: the logits with the branch features the loss needs
+    cls = out.logits
     assert torch.allclose(cls, head.fc_cls(torch.cat([2 * f_c, 0 * f_r], 1)), atol=1e-6)
+    assert torch.allclose(out.extras['f_c'], f_c) and torch.allclose(out.extras['f_r'], f_r)
     y = torch.tensor([0, 1, 2, 3])
-    loss = head.cls_loss(cls, y, torch.ones(4), 4.0)['loss_cls']
+    loss = head.cls_loss(cls, y, torch.ones(4), 4.0, out.extras)['loss_cls']
     assert loss.item() == pytest.approx(F.cross_entropy(cls, y).item(), rel=1e-5)
     assert head.reversed_weights(y).tolist() == pytest.approx([1.0, 10.0, 100.0, 1.0])
     assert head.set_training_progress(0.5) == pytest.approx(0.75)
@@ -35,7 +37,7 @@ def test_bbn_reversed_sampling_prefers_rare_rois():
     head = BBNBBoxHead(**HEAD).train()
     head.set_training_progress(1.0)  # alpha = 0: re-balancing term only
     y = torch.tensor([0] * 50 + [2] * 2)
-    head(torch.randn(52, 4, 2, 2))
+    out, _ = head(torch.randn(52, 4, 2, 2))
     picked = []
     orig = torch.multinomial
 
@@ -45,7 +47,7 @@ def test_bbn_reversed_sampling_prefers_rare_rois():
         return idx
     torch.multinomial = spy
     try:
-        head.cls_loss(torch.zeros(52, C + 1), y, torch.ones(52), 52.0)
+        head.cls_loss(torch.zeros(52, C + 1), y, torch.ones(52), 52.0, out.extras)
     finally:
         torch.multinomial = orig
     rare_share = (picked[0] == 2).float().mean().item()

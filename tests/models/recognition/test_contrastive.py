@@ -50,20 +50,20 @@ def test_prototype_contrastive_matches_hand():
 # ------------------------------------------------------------------ contrastive head / SEF
 def test_contrastive_head_alpha_mixing():
     head = ContrastiveBBoxHead(**HEAD, mode='psc', contrast_weight=0.5).train()
-    cls, _ = head(torch.randn(4, 4, 2, 2))
+    out, _ = head(torch.randn(4, 4, 2, 2))
+    cls = out.logits
     y = torch.tensor([0, 1, 3, 3])
 
     class Res:  # two positives (IoU 1.0 and 0.5) and two negatives
         pos_priors = torch.tensor([[0., 0., 10., 10.], [0., 0., 10., 10.]])
         pos_gt_bboxes = torch.tensor([[0., 0., 10., 10.], [0., 0., 10., 5.]])
         neg_priors = torch.zeros(2, 4)
-    head._aux['sampling_results'] = [Res()]
-    keep = head.anchor_mask(y, torch.ones(4))
+    keep = head.anchor_mask(y, torch.ones(4), [Res()])
     assert keep.tolist() == [True, False, True, True]  # IoU 0.5 < 0.7 dropped; bg kept (psc)
     head.set_training_progress(0.5)  # alpha = 0.75
-    out = head.cls_loss(cls, y, torch.ones(4), 4.0)
+    losses = head.cls_loss(cls, y, torch.ones(4), 4.0, {**out.extras, 'sampling_results': [Res()]})
     ce = F.cross_entropy(cls, y)
-    assert out['loss_cls'].item() == pytest.approx(0.25 * ce.item(), rel=1e-5)
-    z = F.normalize(head.projector(head._aux['feat'][keep]), dim=1)
+    assert losses['loss_cls'].item() == pytest.approx(0.25 * ce.item(), rel=1e-5)
+    z = F.normalize(head.projector(out.extras['feat'][keep]), dim=1)
     con = prototype_contrastive_loss(z, y[keep], head.prototypes, head.tau)
-    assert out['loss_contrast'].item() == pytest.approx(0.75 * 0.5 * con.item(), rel=1e-5)
+    assert losses['loss_contrast'].item() == pytest.approx(0.75 * 0.5 * con.item(), rel=1e-5)

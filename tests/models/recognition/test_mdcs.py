@@ -24,9 +24,12 @@ def test_mdcs_loss_hand_and_selection():
     assert out['loss_consistency'].item() == pytest.approx(0.6 * cs, rel=1e-5)
 
     head = MDCSBBoxHead(**HEAD).train()
-    cls, _ = head(torch.randn(5, 4, 2, 2))
-    assert len(head._aux['expert_logits']) == 3 and cls.shape == (5, C + 1)
+    out, _ = head(torch.randn(5, 4, 2, 2))
+    experts = out.extras['expert_logits']
+    assert len(experts) == 3 and out.logits.shape == (5, C + 1)
+    assert torch.allclose(out.logits, torch.stack(experts).mean(0))
+    assert len(out.extras['view2_logits']) == 3  # the dropout view of the same RoIs
     # MDCS experts end in cosine classifiers (use_norm, s = 30)
-    assert all(t.abs().max() <= 30 + 1e-4 for t in head._aux['expert_logits'])
+    assert all(t.abs().max() <= 30 + 1e-4 for t in experts)
     assert head.set_training_progress(0.025) == pytest.approx(0.5)  # warm-up 5 %
     assert head.set_training_progress(0.5) == 1.0

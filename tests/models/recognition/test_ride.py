@@ -27,8 +27,8 @@ def test_ride_loss_hand_and_expert_shapes():
 
     head = RIDEBBoxHead(**HEAD, num_experts=3).train()
     x = torch.randn(6, 4, 2, 2)
-    cls, reg = head(x)
-    logits = head._aux['expert_logits']
+    out, reg = head(x)
+    cls, logits = out.logits, out.extras['expert_logits']
     assert len(logits) == 3 and all(t.shape == (6, C + 1) for t in logits)
     assert cls.shape == (6, C + 1) and reg.shape == (6, 4 * C)
     assert torch.allclose(cls, torch.stack(logits).mean(0))
@@ -45,8 +45,7 @@ def test_ride_router_targets_and_routing():
          torch.tensor([[0.0, 5.0, 0, 0], [3.0, 0, 0, 0]]),
          torch.tensor([[0.0, 1.0, 0, 0], [3.0, 0, 0, 0]])]
     r = [torch.tensor([0.3, -0.2]), torch.tensor([0.1, 0.4])]
-    head._aux = {'expert_logits': e, 'router': r}
-    got = head.router_loss(y, torch.ones(2), 2.0)
+    got = head.router_loss(e, r, y, torch.ones(2), 2.0)
 
     def bce(x, t, pw=2.0):
         s = 1 / (1 + math.exp(-x))
@@ -57,16 +56,17 @@ def test_ride_router_targets_and_routing():
 
     head.train()
     x = torch.randn(4, 4, 2, 2)
-    cls, _ = head(x)
-    assert [t.shape for t in head._aux['router']] == [(4,), (4,)]
+    out, _ = head(x)
+    cls = out.logits
+    assert [t.shape for t in out.extras['router']] == [(4,), (4,)]
     head.eval()
     with torch.no_grad():
         for fc in head.router_fc:
             fc.bias.fill_(-50.0)  # never consult more experts
         first = head.fc_cls[0](head.relu(head.expert_fcs[0](head.trunk(x))))
         assert torch.allclose(head(x)[0], first, atol=1e-5)
-        assert head.last_num_experts.tolist() == [1, 1, 1, 1]
+        assert head.routed_logits(head.trunk(x))[1].tolist() == [1, 1, 1, 1]
         for fc in head.router_fc:
             fc.bias.fill_(50.0)  # always consult all experts
         assert torch.allclose(head(x)[0], cls, atol=1e-5)
-        assert head.last_num_experts.tolist() == [3, 3, 3, 3]
+        assert head.routed_logits(head.trunk(x))[1].tolist() == [3, 3, 3, 3]

@@ -32,11 +32,11 @@ def test_group_decorrelation_hand_cases():
 def test_sef_group_logits_and_losses():
     head = SEFBBoxHead(**HEAD, num_groups=2).train()
     x = torch.randn(3, 4, 2, 2, requires_grad=True)
-    cls, _ = head(x)
-    groups = head._aux['group_logits']
+    train_out, _ = head(x)
+    cls, groups = train_out.logits, train_out.extras['group_logits']
     assert len(groups) == 2 and all(g.shape == (3, C + 1) for g in groups)
     y = torch.tensor([0, 1, 3])
-    out = head.cls_loss(cls, y, torch.ones(3), 3.0)
+    out = head.cls_loss(cls, y, torch.ones(3), 3.0, train_out.extras)
     # transfer term: weight 0.05, mean over groups of H(p_global, p_k), global not detached
     p = F.softmax(cls, -1)
     soft = sum(-(p * F.log_softmax(g, -1)).sum(-1).mean() for g in groups) / 2

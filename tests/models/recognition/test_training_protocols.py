@@ -57,23 +57,27 @@ def test_bbn_image_level_loss_uses_uniform_rois_for_ce_and_boxes():
     head = BBNBBoxHead(**HEAD, num_reversed_images='half').train()
     head.set_training_progress(0.0)  # alpha = 1: conventional term only
     x = torch.randn(6, 4, 2, 2)
-    cls, reg = head(x)
+    out, reg = head(x)
+    cls = out.logits
     y = torch.tensor([0, 3, 1, 2, 3, 3])
     lw = torch.ones(6)
     tgt, bw = torch.randn(6, 4), torch.zeros(6, 4)
     bw[[0, 2, 3]] = 1.0
-    head._aux['reversed'] = torch.tensor([False, False, False, True, True, True])
     rois = torch.zeros(6, 5)
-    out = head.loss(cls, reg, rois, y, lw, tgt, bw)
+
+    class Res:  # two images of 3 RoIs each: the second ('half') is the reversed one
+        priors = torch.zeros(3, 4)
+    losses = head.loss(out, reg, rois, y, lw, tgt, bw, sampling_results=[Res(), Res()])
     uni = [0, 1, 2]
-    assert out['loss_cls'].item() == pytest.approx(F.cross_entropy(cls[uni], y[uni]).item(),
-                                                   rel=1e-5)
+    assert losses['loss_cls'].item() == pytest.approx(
+        F.cross_entropy(cls[uni], y[uni]).item(), rel=1e-5)
     ref = BBNBBoxHead(**HEAD)
     ref.load_state_dict(head.state_dict())
     want = ref.loss_bbox(reg[[0, 2]].view(2, C, 4)[torch.arange(2), y[[0, 2]]], tgt[[0, 2]],
                          bw[[0, 2]], avg_factor=3)
-    assert out['loss_bbox'].item() == pytest.approx(want.item(), rel=1e-5)
-    assert head._aux == {}
+    assert losses['loss_bbox'].item() == pytest.approx(want.item(), rel=1e-5)
+    with pytest.raises(ValueError, match='sampling results'):
+        head.loss(out, reg, rois, y, lw, tgt, bw)
 
 
 # ------------------------------------------------------------------ RIDE
@@ -82,15 +86,15 @@ def test_ride_deferred_reweighting_switches_on_at_80_percent():
     assert head.alpha_at(0.79) == 0.0 and head.alpha_at(0.8) == 1.0
     assert RIDEBBoxHead(**HEAD, reweight_start=None).alpha_at(1.0) == 0.0
     torch.manual_seed(0)
-    cls, _ = head(torch.randn(5, 4, 2, 2))
+    out, _ = head(torch.randn(5, 4, 2, 2))
+    cls, experts = out.logits, out.extras['expert_logits']
     y = torch.tensor([0, 1, 2, 3, 3])
     lw = torch.ones(5)
     counts = torch.tensor(COUNTS + [100.0])
-    experts = head._aux['expert_logits']
     margins = ldam_margins(counts, 0.5)
     for progress, drw in ((0.5, False), (0.9, True)):
         head.set_training_progress(progress)
-        got = head.cls_loss(cls, y, lw, 5.0)
+        got = head.cls_loss(cls, y, lw, 5.0, out.extras)
         want = ride_loss(experts, y, lw, 5.0, margins, 30.0,
                          diversity_temperature(counts, 1.0, 0.05) if drw else 1.0, -0.2,
                          effective_number_weights(counts) if drw else None)
@@ -159,8 +163,8 @@ def test_dive_teacher_is_a_frozen_whole_detector(load_cfg, tmp_path):
     with torch.no_grad():
         want = trained.roi_head._bbox_forward(trained.extract_feat(images), rois)['cls_score']
         got = student.teacher_scorer(images)(rois)
-        from_student_feats = student.roi_head._bbox_forward(student.extract_feat(images),
-                                                            rois)['cls_score']
+        from_student_feats = student.roi_head._bbox_forward(  # train mode: TrainingLogits
+            student.extract_feat(images), rois)['cls_score'].logits
     assert torch.allclose(got, want, atol=1e-5)
     assert not torch.allclose(got, from_student_feats, atol=1e-3)
 
