@@ -180,6 +180,15 @@ def _teacher_from_softmax(cfg, ctx) -> None:
     cfg.model.teacher.checkpoint = ctx['checkpoint_of']['softmax']
 
 
+# DiVE with the teacher's own distribution as the target (tau = 1, power = 1: plain KD next to
+# the balanced-softmax CE). Tests the measured cause of DiVE's APr loss (docs/results/
+# recognition_1500.notes.md): the paper's softmax(t / 3) ** 0.5 target flattens the teacher's
+# ring-vs-other-rare-class contrast on gt boxes from 14-460x to 1.2-1.8x.
+def _dive_sharp_target(cfg, ctx) -> None:
+    _teacher_from_softmax(cfg, ctx)
+    cfg.model.roi_head.bbox_head.update(tau=1.0, power=1.0)
+
+
 def _bbn_background(cfg, ctx) -> None:
     cfg.model.roi_head.bbox_head.rebalance_background = True
 
@@ -220,6 +229,8 @@ def _ride_router_stage(cfg, ctx) -> None:
 RECOGNITION_VARIANTS = [Variant(m, _REC.format(m)) for m in (
     'softmax', 'bbn', 'ride', 'sc', 'psc', 'mdcs', 'sef')] + [
     Variant('dive', _REC.format('dive'), edit=_teacher_from_softmax, after='softmax'),
+    Variant('dive-sharp', _REC.format('dive'), edit=_dive_sharp_target, after='softmax',
+            ablation=True),
     # [issue 13, item 3] RIDE stage 2 (router), trained on the `ride` run of the same seed
     Variant('ride-ea', _REC.format('ride'), edit=_ride_router_stage, after='ride'),
     # RIDE at the reference-scaled LR: its stage 1 collapses at the ladder's 0.04 (AP ~1 on

@@ -58,6 +58,13 @@ def test_dive_teacher_is_the_softmax_run(tmp_path):
     cfg = _configure('dive', 40, tmp_path, dict(checkpoint_of={'softmax': '/x/softmax.pth'}))
     assert cfg.model.type == 'TeacherTwoStageDetector'
     assert cfg.model.teacher.checkpoint == '/x/softmax.pth'
+    head = cfg.model.roi_head.bbox_head
+    assert (head.get('tau', 3.0), head.get('power', 0.5)) == (3.0, 0.5)  # the paper's target
+    sharp = _configure('dive-sharp', 40, tmp_path,
+                       dict(checkpoint_of={'softmax': '/x/softmax.pth'}))
+    assert REC.variant('dive-sharp').ablation and REC.variant('dive-sharp').after == 'softmax'
+    assert sharp.model.teacher.checkpoint == '/x/softmax.pth'
+    assert (sharp.model.roi_head.bbox_head.tau, sharp.model.roi_head.bbox_head.power) == (1, 1)
 
 
 def test_ride_router_stage(tmp_path):
