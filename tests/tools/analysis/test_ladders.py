@@ -53,6 +53,23 @@ def test_bbn_rows(tmp_path):
     assert _configure('bbn-bg', 40, tmp_path).model.roi_head.bbox_head.rebalance_background
 
 
+@pytest.mark.parametrize('name', ['sc', 'psc'])
+def test_contrastive_alpha_over_the_full_lr_part(name, tmp_path):
+    cfg = _configure(f'{name}-fulllr', 400, tmp_path)
+    step = [s for s in cfg.param_scheduler if s.get('milestones')][0]
+    hook = [h for h in cfg.custom_hooks if h['type'] == 'CumulativeAlphaHook'][0]
+    assert 0 < hook['total'] == min(step['milestones']) < cfg.train_cfg.max_iters
+    plain = _configure(name, 400, tmp_path)
+    assert not [h for h in plain.custom_hooks if h['type'] == 'CumulativeAlphaHook'][0].get(
+        'total')
+
+
+def test_sef_entropy_row(tmp_path):
+    assert _configure('sef', 40, tmp_path).model.roi_head.bbox_head.get(
+        'entropy_weight', 1.0) == 1.0
+    assert _configure('sef-ent0.1', 40, tmp_path).model.roi_head.bbox_head.entropy_weight == 0.1
+
+
 def test_dive_teacher_is_the_softmax_run(tmp_path):
     assert REC.variant('dive').after == 'softmax'
     cfg = _configure('dive', 40, tmp_path, dict(checkpoint_of={'softmax': '/x/softmax.pth'}))
