@@ -21,7 +21,6 @@ domains); in both modes every image-level statistic covers each image's valid ar
 (``img_shape``; :mod:`.valid_area`). See the ``domain_forward`` argument.
 """
 import copy
-from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -143,7 +142,6 @@ class DAFasterRCNN(FasterRCNN):
             raise ValueError(f'domain_forward={domain_forward!r}; use one of {DOMAIN_FORWARDS}')
         self.domain_forward = domain_forward
         self.ins_da_stage = int(ins_da_stage)
-        self._test_img_hw = None      # each image's img_shape during predict / _forward
         self.da_feats: Dict[str, List[Tuple[str, int]]] = {}
         self.icr_shared = self._shared_icr(icr)
         if icr is not None:
@@ -303,34 +301,43 @@ class DAFasterRCNN(FasterRCNN):
             out.append(torch.stack(ctx).mean(0))
         return torch.cat(out, dim=1)
 
-    @contextmanager
-    def _valid_area_of(self, batch_inputs: Tensor, samples: SampleList):
-        """During the block, :meth:`extract_feat` knows each image's valid size (test time)."""
-        self._test_img_hw = image_sizes(samples, batch_inputs.shape[-2:])
-        try:
-            yield
-        finally:
-            self._test_img_hw = None
-
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
-                rescale: bool = True) -> SampleList:
-        """The base detector's ``predict``; with ``sw_context`` the context pooling skips
-        padding."""
-        with self._valid_area_of(batch_inputs, batch_data_samples):
-            return super().predict(batch_inputs, batch_data_samples, rescale=rescale)
-
-    def _forward(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> tuple:
-        with self._valid_area_of(batch_inputs, batch_data_samples):
-            return super()._forward(batch_inputs, batch_data_samples)
-
-    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
-        """Backbone + neck; with ``sw_context`` the features also carry the context vectors."""
+    def features(self, batch_inputs: Tensor, samples: Optional[SampleList] = None
+                 ) -> Tuple[Tensor]:
+        """Backbone + neck; with ``sw_context`` the features also carry the context vectors,
+        pooled over each image's valid area (its ``img_shape`` in ``samples``; the whole padded
+        input without them)."""
         feats = self.backbone(batch_inputs)
         x = self.neck(feats) if self.with_neck else feats
         if self.sw_context is None:
             return x
-        return ImageContextFeatures(x, self._image_context(feats, x, self._test_img_hw,
-                                                           tuple(batch_inputs.shape[-2:])))
+        input_hw = tuple(batch_inputs.shape[-2:])
+        img_hw = None if samples is None else image_sizes(samples, input_hw)
+        return ImageContextFeatures(x, self._image_context(feats, x, img_hw, input_hw))
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
+        """:meth:`features` without the images' sizes (mmdet's signature)."""
+        return self.features(batch_inputs)
+
+    def _proposals(self, x: Tuple[Tensor], samples: SampleList) -> list:
+        """The RPN's proposals, or the samples' own (``proposals``), as mmdet's detectors."""
+        if samples[0].get('proposals', None) is None:
+            return self.rpn_head.predict(x, samples, rescale=False)
+        return [s.proposals for s in samples]
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """mmdet's two-stage ``predict`` top-down on :meth:`features` of the samples' sizes
+        (the SW context pooling skips padding)."""
+        x = self.features(batch_inputs, batch_data_samples)
+        results = self.roi_head.predict(x, self._proposals(x, batch_data_samples),
+                                        batch_data_samples, rescale=rescale)
+        return self.add_pred_to_datasample(batch_data_samples, results)
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> tuple:
+        """Tensor mode, as :meth:`predict` without post-processing."""
+        x = self.features(batch_inputs, batch_data_samples)
+        return (self.roi_head.forward(x, self._proposals(x, batch_data_samples),
+                                      batch_data_samples), )
 
     def domain_passes(self, batch) -> List[DomainPass]:
         """Backbone + neck over the domains: one joint padded pass or one pass per domain."""

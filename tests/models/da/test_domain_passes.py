@@ -257,6 +257,37 @@ def test_padding_does_not_change_detector_image_terms(cell_da, monkeypatch):
         assert not torch.allclose(p_src['target'], p_alone['target'], rtol=1e-5)
 
 
+def test_sw_test_time_context_pools_each_images_valid_area(tiny_data, tmp_path):
+    """At test time (``predict`` / ``_forward`` hand the samples to ``features``) the SW context
+    pools each image's valid area (its ``img_shape``); ``extract_feat`` (no sizes) pools the
+    padding too. Exact equality with the image alone does not hold here: SW's discriminators
+    have 3x3 convs whose border cells see the padding."""
+    from hce_det.models.da.domain_passes import image_sizes
+    cfg, model, batch = _setup(SW, tiny_data, tmp_path)
+    assert model.sw_context is not None
+    model.eval()
+    b = _padded(batch)
+    inputs, samples = b['inputs']['target'], b['data_samples']['target']  # 64x96, 96x64 in 96x96
+    hw = tuple(inputs.shape[-2:])
+    with torch.no_grad():
+        ctx = model.features(inputs, samples).image_context
+        blind = model.extract_feat(inputs).image_context
+        feats = model.backbone(inputs)
+        want = model._image_context(feats, model.neck(feats), image_sizes(samples, hw), hw)
+        seen = {}
+        orig = model.features
+
+        def spy(x, s=None):
+            seen['samples'] = s
+            return orig(x, s)
+        model.features = spy
+        model.predict(inputs, samples)
+        del model.features
+    torch.testing.assert_close(ctx, want)
+    assert not torch.allclose(blind, want, rtol=1e-4)
+    assert seen['samples'] is samples
+
+
 # ------------------------------------------------------------------ (b) separate mode
 def _bn_state(model):
     return {k: v.clone() for k, v in model.backbone.state_dict().items()
@@ -384,7 +415,7 @@ def test_loss_backward_predict_in_both_modes(rel, tiny_data, tmp_path):
         model.eval()
         with torch.no_grad():
             out = model.test_step(copy.deepcopy(val))
-        assert len(out) == 3 and model._test_img_hw is None
+        assert len(out) == 3 and all(len(o.pred_instances) for o in out)
         results[mode] = losses
     # the two modes differ (BatchNorm over one domain vs both)
     assert any(not torch.equal(results['separate'][k], results['joint'][k]) for k in DETECTION)
