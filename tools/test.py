@@ -34,16 +34,18 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
+def main(argv=None, exit_process: bool = False):
+    """``exit_process``: a distributed run ends the process after leaving its group (see
+    ``shutdown_distributed``); the command line sets it."""
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint!r} does not exist')
     runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                           launcher=args.launcher, load_from=args.checkpoint, out=args.out)
     metrics = runner.test()
-    shutdown_distributed()
+    shutdown_distributed(exit_process=exit_process)
     return metrics
 
 
 if __name__ == '__main__':
-    main()
+    main(exit_process=True)

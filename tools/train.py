@@ -32,14 +32,16 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
+def main(argv=None, exit_process: bool = False):
+    """``exit_process``: a distributed run ends the process after leaving its group (see
+    ``shutdown_distributed``); the command line sets it."""
     args = parse_args(argv)
     runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                           launcher=args.launcher, resume=args.resume, amp=args.amp)
     runner.train()
-    shutdown_distributed()
+    shutdown_distributed(exit_process=exit_process)
     return runner
 
 
 if __name__ == '__main__':
-    main()
+    main(exit_process=True)

@@ -10,6 +10,7 @@ import difflib
 import inspect
 import os
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config, DictAction
@@ -114,20 +115,45 @@ def init_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
-def shutdown_distributed() -> None:
-    """Leave the process group the same way on every rank, while the interpreter is alive.
+def shutdown_distributed(exit_process: bool = False) -> bool:
+    """Leave the process group the same way on every rank, while the interpreter is alive;
+    True when there was a group to leave.
 
     A barrier first, so that no rank shuts its gloo pairs down while a peer still has a
     collective or an acknowledgement in flight; then ``destroy_process_group``. A process that
     exits with its group alive leaves the gloo work objects to interpreter finalization, where
     freeing their tensors may abort the process (SIGABRT, pytorch/pytorch#179291). mmengine's
     Runner never destroys the group, so tools/train.py and tools/test.py call this at the end.
-    No-op outside a process group.
+
+    ``exit_process`` (the last statement of a distributed script): after leaving the group,
+    flush the logs and standard streams and end the process with status 0 without interpreter
+    finalization. Measured (2 gloo ranks, the 4-iteration resume run of
+    tests/reliability/test_distributed.py, 2026-12-02, with markers on stderr): a rank still
+    aborted with "terminate called without an active exception" (SIGABRT, torchrun then kills
+    the other rank) in 1 of 45 launches *after* the group was destroyed, ``main`` had returned
+    and the atexit handlers had run, i.e. in C++ static destruction; 2 of 21 runs of that test
+    (3 launches each) failed this way on a loaded machine. No-op outside a process group.
     """
     import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    dist.barrier()
+    dist.destroy_process_group()
+    if exit_process:
+        hard_exit(0)
+    return True
+
+
+def hard_exit(code: int = 0) -> None:
+    """Flush logging and the standard streams, then ``os._exit(code)``."""
+    import logging
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    os._exit(code)
 
 
 def build_runner(config, work_dir=None, cfg_options=None, launcher='none', resume=None,

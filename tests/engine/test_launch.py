@@ -102,3 +102,39 @@ def test_shutdown_distributed_leaves_the_group_and_is_a_no_op_without_one(tmp_pa
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def test_shutdown_distributed_exit_process_flushes_and_exits_zero(tmp_path, monkeypatch):
+    """``exit_process``: after leaving the group, logs flushed and ``os._exit(0)`` (no
+    interpreter finalization, where gloo ranks were measured to abort); without a group or
+    without the flag the process goes on."""
+    import logging
+    import os
+
+    import torch.distributed as dist
+
+    from hce_det.engine import launch
+    calls = []
+
+    class Exit(Exception):
+        pass
+
+    def fake_exit(code):
+        calls.append(('exit', code))
+        raise Exit
+    monkeypatch.setattr(os, '_exit', fake_exit)
+    monkeypatch.setattr(logging, 'shutdown', lambda: calls.append(('logging',)))
+    assert launch.shutdown_distributed(exit_process=True) is False and calls == []
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
+                            world_size=1)
+    try:
+        with pytest.raises(Exit):
+            launch.shutdown_distributed(exit_process=True)
+        assert calls == [('logging',), ('exit', 0)] and not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store2', rank=0,
+                            world_size=1)
+    assert launch.shutdown_distributed() is True and len(calls) == 2
+

@@ -411,7 +411,7 @@ rank, world = dist.get_rank(), dist.get_world_size()
 out = _run_rank(json.load(open({args!r})), rank, world)
 json.dump(out, open(os.path.join({out!r}, f'metrics{{rank}}.json'), 'w'))
 from hce_det.engine.launch import shutdown_distributed
-shutdown_distributed()
+shutdown_distributed(exit_process=True)
 """
 
 

@@ -166,7 +166,7 @@ args = json.load(open({args!r}))
 stats = _stats_and_losses(args['loss_cfg'], args['extra'], args['buffers'], rank, world)
 torch.save(stats, os.path.join({out!r}, f'stats{{rank}}.pt'))
 from hce_det.engine.launch import shutdown_distributed
-shutdown_distributed()
+shutdown_distributed(exit_process=True)
 """
 
 
