@@ -67,6 +67,12 @@ class ContrastiveBBoxHead(ScheduledMixin, RecognitionBBoxHead):
     background RoIs optional); ``mode='psc'``: prototype loss with C+1 learnable prototypes over
     all sampled RoIs (foreground filtered by IoU), no large batch needed. g: Linear-ReLU-Linear to
     ``proj_dim``, l2-normalised; tau=0.1 (paper), weight w (FSCE uses 0.5).
+
+    Measured on the built-in long-tail split (``compare.py recognition``, 1500 iterations with a
+    step LR, 3 paired seeds; docs/results/recognition_1500): with α over the whole run the
+    classifier gets 21 % of softmax's LR-weighted CE and loses APr (SC 50.4, PSC 15.8 vs 62.1);
+    α over the full-LR part (``CumulativeAlphaHook(total=<first LR step>)``, rows
+    ``sc-fulllr`` / ``psc-fulllr``) gives SC 67.8 (+5.7 over softmax, 2/3) and PSC 42.4.
     """
 
     def __init__(self, *args, mode: str = 'sc', proj_dim: int = 128, tau: float = 0.1,
