@@ -67,6 +67,11 @@ def logits_of(cls_score: Union[Tensor, TrainingLogits, None]) -> Optional[Tensor
     return cls_score.logits if isinstance(cls_score, TrainingLogits) else cls_score
 
 
+def extras_of(cls_score) -> dict:
+    """A copy of the training extras of ``cls_score`` (empty for plain logits)."""
+    return dict(cls_score.extras) if isinstance(cls_score, TrainingLogits) else {}
+
+
 def map_logits(cls_score, fn):
     """``fn`` applied to the logits of ``cls_score``, keeping a :class:`TrainingLogits`' extras."""
     if isinstance(cls_score, TrainingLogits):
@@ -158,7 +163,7 @@ class RecognitionBBoxHead(Shared2FCBBoxHead):
         losses = super().loss(None, bbox_pred, rois, labels, label_weights, bbox_targets,
                               bbox_weights, reduction_override=reduction_override)
         if logits is not None and logits.numel() > 0:
-            extras = dict(cls_score.extras) if isinstance(cls_score, TrainingLogits) else {}
+            extras = extras_of(cls_score)
             extras.update(rois=rois, sampling_results=sampling_results)
             avg_factor = max(float((label_weights > 0).sum()), 1.0)
             losses.update(self.cls_loss(logits, labels, label_weights, avg_factor, extras))

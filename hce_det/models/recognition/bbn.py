@@ -9,8 +9,7 @@ from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from .base import (RecognitionBBoxHead, ScheduledMixin, TrainingLogits, logits_of,
-                   weighted_ce)
+from .base import RecognitionBBoxHead, ScheduledMixin, extras_of, logits_of, weighted_ce
 
 
 @MODELS.register_module()
@@ -162,7 +161,7 @@ class BBNBBoxHead(ScheduledMixin, RecognitionBBoxHead):
                                label_weights[uni], bbox_targets[uni], bbox_weights[uni],
                                reduction_override=reduction_override)
         logits = logits_of(cls_score)
-        extras = dict(cls_score.extras) if isinstance(cls_score, TrainingLogits) else {}
+        extras = extras_of(cls_score)
         extras.update(reversed=rev)
         avg_factor = max(float((label_weights[uni] > 0).sum()), 1.0)
         losses.update(self.cls_loss(logits, labels, label_weights, avg_factor, extras))
