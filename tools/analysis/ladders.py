@@ -166,9 +166,11 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
             edit=_class_agnostic_regression, ablation=True),
     Variant('gumbel-droploss-clamp4', f'configs/lvis/gumbel-droploss_{_LT}',
             edit=_gol_logit_clamp, ablation=True)] + [
-    # the Gumbel heads at the reference LR, and softmax at the same LR as the control
+    # the Gumbel heads at the reference LR, and at the same LR the rows they are compared with:
+    # softmax (the +5 APr target), sigmoid BCE (sigmoid family >= BCE - 1), APA + DropLoss (the
+    # paper's APA + DropLoss >= Gumbel + DropLoss)
     Variant(f'{m}-lr0.01', f'configs/lvis/{m}_{_LT}', edit=_reference_lr, ablation=True)
-    for m in ('gumbel-droploss', 'gumbel', 'softmax-ce')]
+    for m in ('gumbel-droploss', 'gumbel', 'softmax-ce', 'sigmoid-bce', 'apa-droploss')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
