@@ -155,11 +155,12 @@ def _reference_lr(cfg, ctx) -> None:
     cfg.optim_wrapper.optimizer.lr = REFERENCE_LR
 
 
-LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
+_LT_HEADLINE = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     'softmax-ce', 'sigmoid-bce', 'gumbel', 'gumbel-droploss', 'apa', 'apa-droploss', 'seesaw',
     'eqlv2', 'federated')] + [
     Variant('aglu-gumbel-droploss',
-            'configs/lvis/gumbel-droploss_faster-rcnn_se-r18-thin-aglu_fpn_1k_synth-lt.py'),
+            'configs/lvis/gumbel-droploss_faster-rcnn_se-r18-thin-aglu_fpn_1k_synth-lt.py')]
+LONG_TAIL_VARIANTS = _LT_HEADLINE + [
     # apa-droploss with an HCE RoI head (late-conv-gs0.1 settings, trained logit-sum fusion)
     Variant('hce-apa-droploss', f'configs/hce/hce-apa-droploss_{_LT}', ablation=True),
     Variant('softmax-ce-agnostic-reg', f'configs/lvis/softmax-ce_{_LT}',
@@ -169,8 +170,9 @@ LONG_TAIL_VARIANTS = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
     # the Gumbel heads at the reference LR, and at the same LR the rows they are compared with:
     # softmax (the +5 APr target), sigmoid BCE (sigmoid family >= BCE - 1), APA + DropLoss (the
     # paper's APA + DropLoss >= Gumbel + DropLoss)
-    Variant(f'{m}-lr0.01', f'configs/lvis/{m}_{_LT}', edit=_reference_lr, ablation=True)
-    for m in ('gumbel-droploss', 'gumbel', 'softmax-ce', 'sigmoid-bce', 'apa-droploss')]
+    Variant(f'{v.name}-lr0.01', v.config, edit=_reference_lr, ablation=True)
+    for v in _LT_HEADLINE if v.name in ('gumbel-droploss', 'gumbel', 'softmax-ce', 'sigmoid-bce',
+                                        'apa-droploss', 'aglu-gumbel-droploss')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

@@ -147,7 +147,9 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
 
 @pytest.mark.parametrize('ladder,head', [('long_tail', 'gumbel'), ('long_tail', 'gumbel-droploss'),
                                          ('long_tail', 'softmax-ce'), ('long_tail', 'sigmoid-bce'),
-                                         ('long_tail', 'apa-droploss'), ('recognition', 'ride')])
+                                         ('long_tail', 'apa-droploss'),
+                                         ('long_tail', 'aglu-gumbel-droploss'),
+                                         ('recognition', 'ride')])
 def test_reference_lr_row_changes_only_the_learning_rate(ladder, head, tmp_path):
     """``<head>-lr0.01``: the same model and schedule, the optimizer's LR a quarter of the
     ladder's 0.04."""
