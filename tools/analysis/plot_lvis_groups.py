@@ -105,10 +105,14 @@ def draw(ax, values: Values, groups: Sequence[str] = DEFAULT_GROUPS):
     n = len(names)
     width = 0.8 / max(n, 1)
     bars_of = {}
+    import matplotlib
+    # tab10 repeats after 10 variants; tab20 keeps up to 20 apart (colour i: dark / light pairs)
+    cmap = matplotlib.colormaps['tab10' if n <= 10 else 'tab20']
     for i, name in enumerate(names):
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
         means = [mean(values[name].get(g, [])) for g in groups]
-        bars = ax.bar(xs, [0 if m is None else 100 * m for m in means], width, label=name)
+        bars = ax.bar(xs, [0 if m is None else 100 * m for m in means], width, label=name,
+                      color=cmap(i % cmap.N))
         bars_of[name] = list(bars)
         for x, g, m, b in zip(xs, groups, means, bars):
             seeds = [100 * v for v in values[name].get(g, []) if _ok(v)]
@@ -117,11 +121,14 @@ def draw(ax, values: Values, groups: Sequence[str] = DEFAULT_GROUPS):
             top = max([b.get_height()] + seeds)
             ax.annotate('n/a' if m is None else f'{100 * m:.1f}',
                         (b.get_x() + b.get_width() / 2, top), ha='center', va='bottom',
-                        fontsize=7)
+                        fontsize=7 if n <= 10 else 5)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     ax.set_ylabel('AP (%)')
-    ax.legend(fontsize=8, ncol=min(n, 4))
+    if n <= 4:
+        ax.legend(fontsize=8, ncol=n)
+    else:  # beside the axes, where it hides no bar
+        ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0), ncol=1 + n // 16)
     return bars_of
 
 
@@ -130,7 +137,9 @@ def plot(values: Values, out: str, title: Optional[str] = None,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 0.4 * len(values)), 4))
+    n = len(values)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 0.4 * n) + (2.5 if n > 4 else 0),
+                                    4))
     draw(ax, values, groups)
     ax.set_title(title or 'AP by frequency group', fontsize=9)
     fig.tight_layout()
