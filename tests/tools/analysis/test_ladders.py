@@ -161,6 +161,16 @@ def test_reference_lr_row_changes_only_the_learning_rate(ladder, head, tmp_path)
     assert low.optim_wrapper == base.optim_wrapper
 
 
+@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss'])
+def test_half_lr_row_changes_only_the_learning_rate(head, tmp_path):
+    """``<head>-lr0.02``: the same model and schedule at half the ladder's LR."""
+    base, half = (_configure(n, 40, tmp_path, ladder='long_tail') for n in (head, f'{head}-lr0.02'))
+    assert half.optim_wrapper.optimizer.lr == 0.02
+    assert half.model == base.model and half.param_scheduler == base.param_scheduler
+    half.optim_wrapper.optimizer.lr = 0.04
+    assert half.optim_wrapper == base.optim_wrapper
+
+
 def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
     """``gumbel-droploss-clamp4``: DropLoss with GOL's [-4, 10] loss-side clamp; the built loss
     clamps a positive's logit at -4, so its gradient is at most e^4 (not e^10)."""
