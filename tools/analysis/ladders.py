@@ -149,19 +149,16 @@ def _gol_logit_clamp(cfg, ctx) -> None:
 # linearly scaled to 0.01) with a Gumbel head: does the collapse (Gumbel + DropLoss seeds 1, 2,
 # plain Gumbel seed 0, each right after the warm-up reaches the full LR) go with it?
 REFERENCE_LR = 0.01
-
-
-def _reference_lr(cfg, ctx) -> None:
-    cfg.optim_wrapper.optimizer.lr = REFERENCE_LR
-
-
 # [issue 13, item 2] half the ladder's LR: do the Gumbel heads, which collapse at 0.04 and trail
 # the 0.04 rows at 0.01 (every row loses AP there), train without collapse and keep their lead?
 HALF_LR = 0.02
 
 
-def _half_lr(cfg, ctx) -> None:
-    cfg.optim_wrapper.optimizer.lr = HALF_LR
+def _with_lr(lr: float) -> Callable:
+    """An edit setting the optimizer's LR to ``lr`` (model and schedule unchanged)."""
+    def edit(cfg, ctx) -> None:
+        cfg.optim_wrapper.optimizer.lr = lr
+    return edit
 
 
 _LT_HEADLINE = [Variant(m, f'configs/lvis/{m}_{_LT}') for m in (
@@ -179,10 +176,10 @@ LONG_TAIL_VARIANTS = _LT_HEADLINE + [
     # the Gumbel heads at the reference LR, and at the same LR the rows they are compared with:
     # softmax (the +5 APr target), sigmoid BCE (sigmoid family >= BCE - 1), APA + DropLoss (the
     # paper's APA + DropLoss >= Gumbel + DropLoss)
-    Variant(f'{v.name}-lr0.01', v.config, edit=_reference_lr, ablation=True)
+    Variant(f'{v.name}-lr0.01', v.config, edit=_with_lr(REFERENCE_LR), ablation=True)
     for v in _LT_HEADLINE if v.name in ('gumbel-droploss', 'gumbel', 'softmax-ce', 'sigmoid-bce',
                                         'apa-droploss', 'aglu-gumbel-droploss')] + [
-    Variant(f'{v.name}-lr0.02', v.config, edit=_half_lr, ablation=True)
+    Variant(f'{v.name}-lr0.02', v.config, edit=_with_lr(HALF_LR), ablation=True)
     for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss')]
 
 # ----------------------------------------------------------------------------- recognition
@@ -268,7 +265,7 @@ RECOGNITION_VARIANTS = [Variant(m, _REC.format(m)) for m in (
     Variant('ride-ea', _REC.format('ride'), edit=_ride_router_stage, after='ride'),
     # RIDE at the reference-scaled LR: its stage 1 collapses at the ladder's 0.04 (AP ~1 on
     # seeds 0, 1; the shared trunk's ReLUs die), as the Gumbel heads did (REFERENCE_LR above)
-    Variant('ride-lr0.01', _REC.format('ride'), edit=_reference_lr, ablation=True),
+    Variant('ride-lr0.01', _REC.format('ride'), edit=_with_lr(REFERENCE_LR), ablation=True),
     Variant('bbn-bg', _REC.format('bbn'), edit=_bbn_background, ablation=True),
     Variant('psc-fulllr', _REC.format('psc'), edit=_alpha_over_full_lr, ablation=True),
     Variant('sc-fulllr', _REC.format('sc'), edit=_alpha_over_full_lr, ablation=True),
