@@ -106,8 +106,11 @@ def draw(ax, values: Values, groups: Sequence[str] = DEFAULT_GROUPS):
     width = 0.8 / max(n, 1)
     bars_of = {}
     import matplotlib
-    # tab10 repeats after 10 variants; tab20 keeps up to 20 apart (colour i: dark / light pairs)
-    cmap = matplotlib.colormaps['tab10' if n <= 10 else 'tab20']
+    # tab10 repeats after 10 variants, tab20 after 20; beyond, n samples of a spectral map
+    if n <= 20:
+        cmap = matplotlib.colormaps['tab10' if n <= 10 else 'tab20']
+    else:
+        cmap = matplotlib.colormaps['nipy_spectral'].resampled(n + 1)  # N = n + 1: no white end
     for i, name in enumerate(names):
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(groups))]
         means = [mean(values[name].get(g, [])) for g in groups]
