@@ -98,6 +98,10 @@ def mean(vals: Sequence[Optional[float]]) -> Optional[float]:
     return sum(got) / len(got) if got else None
 
 
+# more variants than this: the legend goes beside the axes (the figure grows to make room)
+LEGEND_INSIDE_MAX = 4
+
+
 def draw(ax, values: Values, groups: Sequence[str] = DEFAULT_GROUPS):
     """Bars (mean over seeds, %) grouped by ``groups``, one colour per variant, and the seeds as
     dots; returns ``{variant: [bar per group]}``."""
@@ -128,7 +132,7 @@ def draw(ax, values: Values, groups: Sequence[str] = DEFAULT_GROUPS):
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     ax.set_ylabel('AP (%)')
-    if n <= 4:
+    if n <= LEGEND_INSIDE_MAX:
         ax.legend(fontsize=8, ncol=n)
     else:  # beside the axes, where it hides no bar
         ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0), ncol=1 + n // 16)
@@ -141,8 +145,8 @@ def plot(values: Values, out: str, title: Optional[str] = None,
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     n = len(values)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups) + 0.4 * n) + (2.5 if n > 4 else 0),
-                                    4))
+    width = max(6, 1.6 * len(groups) + 0.4 * n) + (2.5 if n > LEGEND_INSIDE_MAX else 0)
+    fig, ax = plt.subplots(figsize=(width, 4))
     draw(ax, values, groups)
     ax.set_title(title or 'AP by frequency group', fontsize=9)
     fig.tight_layout()

@@ -145,30 +145,22 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
     assert agn.model == base.model
 
 
-@pytest.mark.parametrize('ladder,head', [('long_tail', 'gumbel'), ('long_tail', 'gumbel-droploss'),
-                                         ('long_tail', 'softmax-ce'), ('long_tail', 'sigmoid-bce'),
-                                         ('long_tail', 'apa-droploss'),
-                                         ('long_tail', 'aglu-gumbel-droploss'),
-                                         ('recognition', 'ride')])
-def test_reference_lr_row_changes_only_the_learning_rate(ladder, head, tmp_path):
-    """``<head>-lr0.01``: the same model and schedule, the optimizer's LR a quarter of the
-    ladder's 0.04."""
-    base, low = (_configure(n, 40, tmp_path, ladder=ladder) for n in (head, f'{head}-lr0.01'))
+_LR_ROWS = [('long_tail', h, 'lr0.01', 0.01) for h in (
+    'gumbel', 'gumbel-droploss', 'softmax-ce', 'sigmoid-bce', 'apa-droploss',
+    'aglu-gumbel-droploss')] + [('recognition', 'ride', 'lr0.01', 0.01)] + [
+    ('long_tail', h, 'lr0.02', 0.02) for h in ('gumbel', 'gumbel-droploss')]
+
+
+@pytest.mark.parametrize('ladder,head,suffix,lr', _LR_ROWS)
+def test_lr_row_changes_only_the_learning_rate(ladder, head, suffix, lr, tmp_path):
+    """``<head>-lr0.01`` (the reference's LR, a quarter of the ladder's 0.04) and
+    ``<head>-lr0.02`` (half of it): the same model and schedule, only the optimizer's LR."""
+    base, row = (_configure(n, 40, tmp_path, ladder=ladder) for n in (head, f'{head}-{suffix}'))
     assert base.optim_wrapper.optimizer.lr == 0.04
-    assert low.optim_wrapper.optimizer.lr == 0.01
-    assert low.model == base.model and low.param_scheduler == base.param_scheduler
-    low.optim_wrapper.optimizer.lr = 0.04
-    assert low.optim_wrapper == base.optim_wrapper
-
-
-@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss'])
-def test_half_lr_row_changes_only_the_learning_rate(head, tmp_path):
-    """``<head>-lr0.02``: the same model and schedule at half the ladder's LR."""
-    base, half = (_configure(n, 40, tmp_path, ladder='long_tail') for n in (head, f'{head}-lr0.02'))
-    assert half.optim_wrapper.optimizer.lr == 0.02
-    assert half.model == base.model and half.param_scheduler == base.param_scheduler
-    half.optim_wrapper.optimizer.lr = 0.04
-    assert half.optim_wrapper == base.optim_wrapper
+    assert row.optim_wrapper.optimizer.lr == lr
+    assert row.model == base.model and row.param_scheduler == base.param_scheduler
+    row.optim_wrapper.optimizer.lr = 0.04
+    assert row.optim_wrapper == base.optim_wrapper
 
 
 def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
