@@ -35,6 +35,32 @@ def test_ride_loss_hand_and_expert_shapes():
     assert all(t.abs().max() <= 30 + 1e-4 for t in logits)  # cosine classifier, scale 30
 
 
+def test_ride_expert_mean_is_the_sum_over_k():
+    """``expert_reduction='mean'``: both loss terms are the summed (RIDE) ones divided by K; the
+    head passes its option to the loss; anything else is refused."""
+    torch.manual_seed(0)
+    experts = [torch.randn(5, C + 1) for _ in range(3)]
+    y, w = torch.tensor([0, 1, 2, C, C]), torch.ones(5)
+    margins = torch.linspace(0.1, 0.5, C + 1)
+    s, m = (ride_loss(experts, y, w, 5.0, margins, 30.0, 1.0, -0.2, expert_reduction=r)
+            for r in ('sum', 'mean'))
+    for k in ('loss_cls', 'loss_diversity'):
+        assert m[k].item() == pytest.approx(s[k].item() / 3, rel=1e-6), k
+    with pytest.raises(ValueError, match='expert_reduction'):
+        ride_loss(experts, y, w, 5.0, expert_reduction='max')
+    with pytest.raises(ValueError, match='expert_reduction'):
+        RIDEBBoxHead(**HEAD, expert_reduction='max')
+    head = RIDEBBoxHead(**HEAD, num_experts=3, expert_reduction='mean').train()
+    torch.manual_seed(1)
+    out, _ = head(torch.randn(5, 4, 2, 2))
+    got = head.cls_loss(out.logits, y, w, 5.0, out.extras)
+    counts = head._counts_with_bg(None)
+    from hce_det.models.recognition.ride import ldam_margins
+    want = ride_loss(out.extras['expert_logits'], y, w, 5.0, ldam_margins(counts), 30.0,
+                     1.0, -0.2)
+    assert got['loss_cls'].item() == pytest.approx(want['loss_cls'].item() / 3, rel=1e-6)
+
+
 def test_ride_router_targets_and_routing():
     torch.manual_seed(0)
     head = RIDEBBoxHead(**HEAD, num_experts=3, router=dict(top_k=2, pos_weight=2.0))

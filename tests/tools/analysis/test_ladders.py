@@ -148,7 +148,8 @@ def test_class_agnostic_regression_row_changes_only_the_regressor(tmp_path):
 _LR_ROWS = [('long_tail', h, 'lr0.01', 0.01) for h in (
     'gumbel', 'gumbel-droploss', 'softmax-ce', 'sigmoid-bce', 'apa-droploss',
     'aglu-gumbel-droploss')] + [('recognition', 'ride', 'lr0.01', 0.01)] + [
-    ('long_tail', h, 'lr0.02', 0.02) for h in ('gumbel', 'gumbel-droploss')]
+    ('long_tail', h, 'lr0.02', 0.02) for h in ('gumbel', 'gumbel-droploss')] + [
+    ('long_tail', 'gumbel', 'lr0.03', 0.03)]
 
 
 @pytest.mark.parametrize('ladder,head,suffix,lr', _LR_ROWS)
@@ -161,6 +162,37 @@ def test_lr_row_changes_only_the_learning_rate(ladder, head, suffix, lr, tmp_pat
     assert row.model == base.model and row.param_scheduler == base.param_scheduler
     row.optim_wrapper.optimizer.lr = 0.04
     assert row.optim_wrapper == base.optim_wrapper
+
+
+def test_warmup_row_changes_only_the_warmup_length(tmp_path):
+    """``gumbel-warmup500``: the gumbel row with its linear warm-up 500 iterations long (set
+    after ``scale_schedule``, which caps a warm-up at a fifth of the run); LR, start factor and
+    the step milestones are the gumbel row's."""
+    base, row = (_configure(n, 1500, tmp_path, ladder='long_tail')
+                 for n in ('gumbel', 'gumbel-warmup500'))
+    warm = [s for s in row.param_scheduler if s['type'] == 'LinearLR']
+    assert [s['end'] for s in warm] == [500]
+    assert [s['end'] for s in base.param_scheduler if s['type'] == 'LinearLR'] == [100]
+    warm[0]['end'] = 100
+    assert row.param_scheduler == base.param_scheduler
+    assert row.model == base.model and row.optim_wrapper == base.optim_wrapper
+    with pytest.raises(ValueError, match='longer --iters'):
+        _configure('gumbel-warmup500', 400, tmp_path, ladder='long_tail')
+
+
+@pytest.mark.parametrize('name,reduction,box_weight', [
+    ('ride-mean-lr0.01', 'mean', 1.0), ('ride-box3-lr0.01', 'sum', 3.0)])
+def test_ride_share_rows_change_one_thing_from_ride_lr001(name, reduction, box_weight, tmp_path):
+    """The two RIDE rows that give the box regressor back its share of the trunk: each is
+    ``ride-lr0.01`` with the experts' losses averaged, or the box loss weighted by K = 3."""
+    base, row = (_configure(n, 40, tmp_path) for n in ('ride-lr0.01', name))
+    head = row.model.roi_head.bbox_head
+    assert row.optim_wrapper.optimizer.lr == 0.01
+    assert head.get('expert_reduction', 'sum') == reduction
+    assert head.loss_bbox.loss_weight == box_weight
+    head.pop('expert_reduction', None)
+    head.loss_bbox.loss_weight = 1.0
+    assert row.model == base.model and row.optim_wrapper == base.optim_wrapper
 
 
 def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
