@@ -206,8 +206,9 @@ LONG_TAIL_VARIANTS = _LT_HEADLINE + [
     for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss')] + [
     Variant('gumbel-lr0.03', f'configs/lvis/gumbel_{_LT}', edit=_with_lr(THREE_QUARTER_LR),
             ablation=True),
-    Variant(f'gumbel-warmup{GUMBEL_WARMUP_ITERS}', f'configs/lvis/gumbel_{_LT}',
-            edit=_with_warmup(GUMBEL_WARMUP_ITERS), ablation=True)]
+    Variant(f'{v.name}-warmup{GUMBEL_WARMUP_ITERS}', v.config,
+            edit=_with_warmup(GUMBEL_WARMUP_ITERS), ablation=True)
+    for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

@@ -164,12 +164,13 @@ def test_lr_row_changes_only_the_learning_rate(ladder, head, suffix, lr, tmp_pat
     assert row.optim_wrapper == base.optim_wrapper
 
 
-def test_warmup_row_changes_only_the_warmup_length(tmp_path):
-    """``gumbel-warmup500``: the gumbel row with its linear warm-up 500 iterations long (set
+@pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss'])
+def test_warmup_row_changes_only_the_warmup_length(head, tmp_path):
+    """``<head>-warmup500``: the head's row with its linear warm-up 500 iterations long (set
     after ``scale_schedule``, which caps a warm-up at a fifth of the run); LR, start factor and
-    the step milestones are the gumbel row's."""
+    the step milestones are the head row's."""
     base, row = (_configure(n, 1500, tmp_path, ladder='long_tail')
-                 for n in ('gumbel', 'gumbel-warmup500'))
+                 for n in (head, f'{head}-warmup500'))
     warm = [s for s in row.param_scheduler if s['type'] == 'LinearLR']
     assert [s['end'] for s in warm] == [500]
     assert [s['end'] for s in base.param_scheduler if s['type'] == 'LinearLR'] == [100]
@@ -177,7 +178,7 @@ def test_warmup_row_changes_only_the_warmup_length(tmp_path):
     assert row.param_scheduler == base.param_scheduler
     assert row.model == base.model and row.optim_wrapper == base.optim_wrapper
     with pytest.raises(ValueError, match='longer --iters'):
-        _configure('gumbel-warmup500', 400, tmp_path, ladder='long_tail')
+        _configure(f'{head}-warmup500', 400, tmp_path, ladder='long_tail')
 
 
 @pytest.mark.parametrize('name,reduction,box_weight', [
