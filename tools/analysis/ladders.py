@@ -205,7 +205,7 @@ LONG_TAIL_VARIANTS = _LT_HEADLINE + [
     Variant(f'{v.name}-lr0.02', v.config, edit=_with_lr(HALF_LR), ablation=True)
     for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss')] + [
     Variant('gumbel-lr0.03', f'configs/lvis/gumbel_{_LT}', edit=_with_lr(THREE_QUARTER_LR),
-            ablation=True),
+            ablation=True)] + [
     Variant(f'{v.name}-warmup{GUMBEL_WARMUP_ITERS}', v.config,
             edit=_with_warmup(GUMBEL_WARMUP_ITERS), ablation=True)
     for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss')]
