@@ -160,6 +160,7 @@ HALF_LR = 0.02
 THREE_QUARTER_LR = 0.03
 # [issue 13, item 2] a Gumbel-specific warm-up at the ladder's LR: every collapse started right
 # after the 100-iteration linear warm-up reached 0.04; the same ramp over a third of the run
+# (APA + DropLoss too: the schedule of the row the paper compares Gumbel + DropLoss with)
 GUMBEL_WARMUP_ITERS = 500
 
 
@@ -208,7 +209,8 @@ LONG_TAIL_VARIANTS = _LT_HEADLINE + [
             ablation=True)] + [
     Variant(f'{v.name}-warmup{GUMBEL_WARMUP_ITERS}', v.config,
             edit=_with_warmup(GUMBEL_WARMUP_ITERS), ablation=True)
-    for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss')]
+    for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss',
+                                        'apa-droploss')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
