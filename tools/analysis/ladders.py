@@ -160,7 +160,8 @@ HALF_LR = 0.02
 THREE_QUARTER_LR = 0.03
 # [issue 13, item 2] a Gumbel-specific warm-up at the ladder's LR: every collapse started right
 # after the 100-iteration linear warm-up reached 0.04; the same ramp over a third of the run
-# (APA + DropLoss too: the schedule of the row the paper compares Gumbel + DropLoss with)
+# (APA + DropLoss and sigmoid BCE too: the rows the Gumbel heads are compared with, on the same
+# schedule)
 GUMBEL_WARMUP_ITERS = 500
 
 
@@ -210,7 +211,7 @@ LONG_TAIL_VARIANTS = _LT_HEADLINE + [
     Variant(f'{v.name}-warmup{GUMBEL_WARMUP_ITERS}', v.config,
             edit=_with_warmup(GUMBEL_WARMUP_ITERS), ablation=True)
     for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss',
-                                        'apa-droploss')]
+                                        'apa-droploss', 'sigmoid-bce')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'

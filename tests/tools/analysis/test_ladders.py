@@ -165,7 +165,7 @@ def test_lr_row_changes_only_the_learning_rate(ladder, head, suffix, lr, tmp_pat
 
 
 @pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss',
-                                  'apa-droploss'])
+                                  'apa-droploss', 'sigmoid-bce'])
 def test_warmup_row_changes_only_the_warmup_length(head, tmp_path):
     """``<head>-warmup500``: the head's row with its linear warm-up 500 iterations long (set
     after ``scale_schedule``, which caps a warm-up at a fifth of the run); LR, start factor and
