@@ -145,6 +145,12 @@ class GumbelBBoxHead(LongTailBBoxHead):
     clamped to ±10, ``fc_cls`` init 0.001 / −2, trained with DropLoss). GOL's own ``gumbel_ce``
     head (C + 1 outputs with a trained background logit, logits clamped to [−4, 10], loss clamped
     to [0, 20]): ``loss_cls=dict(type='GumbelLoss', variant='gol')``.
+
+    Training: a positive's loss −log p has gradient −e^(−z), up to e^10 at the clamp. At a high LR
+    right after a short warm-up this kills the shared fcs (built-in long-tail split, LR 0.04 for
+    8 images, 100-iteration warm-up: 4 of 9 Gumbel-family runs collapsed); the same LR after a
+    500-iteration warm-up trained 9 of 9 (``compare.py long_tail`` rows ``*-warmup500``,
+    docs/results/long_tail_1500.notes.md). Give it a warm-up, or the reference's LR.
     """
 
     default_activation = dict(type='GumbelClsAct')

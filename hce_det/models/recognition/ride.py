@@ -143,9 +143,11 @@ class RIDEBBoxHead(ScheduledMixin, MultiExpertMixin, RecognitionBBoxHead):
     of the experts it used.
 
     ``expert_reduction``: ``'sum'`` (RIDE's) adds the K experts' losses; ``'mean'`` averages
-    them. In a detector the shared fcs also feed the box regressor: ``ride-lr0.01`` (3 seeds,
-    docs/results/recognition_1500.notes.md) had 2-14x softmax's grad norm, ~40 % higher
-    loss_bbox throughout, AP50 above softmax's and AP 7.9 below (strict IoUs).
+    them. In a detector the shared fcs also feed the box regressor: with the sum
+    (``ride-lr0.01``, 3 seeds) RIDE had 2-14x softmax's grad norm, ~40 % higher loss_bbox,
+    AP50 above softmax's and AP 7.9 below; with the mean (``ride-mean-lr0.01``) AP +7.7 ± 1.2
+    and APr +14.2 ± 5.9 over the sum (3/3), level with softmax in AP, APr +4.2 ± 7.4 (2/3)
+    (docs/results/recognition_1500.notes.md). The default stays RIDE's sum.
     """
 
     def __init__(self, *args, num_experts: int = 3, scale: float = 30.0, ldam: bool = True,
