@@ -290,7 +290,8 @@ def _ride_router_stage(cfg, ctx) -> None:
 # [issue 13, item 3] RIDE's deficit at equal LR is at strict IoUs (AP50 above softmax's, AP -7.9)
 # with ~40 % higher loss_bbox and 2-14x the grad norm: its classification loss (K = 3 scale-30
 # LDAM-CEs) may crowd the box regressor out of the shared fcs. The hypothesis, tested two ways
-# back to one head's share (both at ride-lr0.01's LR):
+# back to one head's share (both at ride-lr0.01's LR; both lift AP +6-8 on 3/3 seeds, only the
+# mean lifts APr past softmax's: docs/results/recognition_1500.notes.md):
 def _ride_expert_mean(cfg, ctx) -> None:
     """the experts' losses averaged (``expert_reduction='mean'``) instead of summed"""
     cfg.optim_wrapper.optimizer.lr = REFERENCE_LR
