@@ -52,6 +52,12 @@ def class_weighted_ce(logits: Tensor, labels: Tensor, weights: Tensor,
         min=1e-12)
 
 
+def _check_expert_reduction(expert_reduction: str) -> str:
+    if expert_reduction not in ('sum', 'mean'):
+        raise ValueError(f"expert_reduction must be 'sum' or 'mean', got {expert_reduction!r}")
+    return expert_reduction
+
+
 def ride_loss(expert_logits: List[Tensor], labels: Tensor, weights: Tensor, avg_factor: float,
               margins: Tensor = None, scale: float = 30.0, temperature=1.0,
               diversity_factor: float = -0.2,
@@ -68,8 +74,7 @@ def ride_loss(expert_logits: List[Tensor], labels: Tensor, weights: Tensor, avg_
     classification gradient one head's worth, next to the box regression on the same trunk);
     ``'sum'`` is RIDE's.
     """
-    if expert_reduction not in ('sum', 'mean'):
-        raise ValueError(f"expert_reduction must be 'sum' or 'mean', got {expert_reduction!r}")
+    _check_expert_reduction(expert_reduction)
     mean = torch.stack(expert_logits).mean(0).detach()
     t = temperature if torch.is_tensor(temperature) else torch.tensor(float(temperature))
     t = t.to(mean.device)
@@ -178,9 +183,7 @@ class RIDEBBoxHead(ScheduledMixin, MultiExpertMixin, RecognitionBBoxHead):
             raise ValueError(f'reweight_start must be in [0, 1] or None, got {reweight_start}')
         self.reweight_start = reweight_start
         self.reweight_beta = reweight_beta
-        if expert_reduction not in ('sum', 'mean'):
-            raise ValueError(f"expert_reduction must be 'sum' or 'mean', got {expert_reduction!r}")
-        self.expert_reduction = expert_reduction
+        self.expert_reduction = _check_expert_reduction(expert_reduction)
         self._init_alpha(0.0)
 
     def alpha_at(self, progress: float) -> float:
