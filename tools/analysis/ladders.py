@@ -160,8 +160,8 @@ HALF_LR = 0.02
 THREE_QUARTER_LR = 0.03
 # [issue 13, item 2] a Gumbel-specific warm-up at the ladder's LR: every collapse started right
 # after the 100-iteration linear warm-up reached 0.04; the same ramp over a third of the run
-# (APA + DropLoss and sigmoid BCE too: the rows the Gumbel heads are compared with, on the same
-# schedule)
+# (APA + DropLoss, sigmoid BCE and softmax CE too: the rows the Gumbel heads are compared with,
+# on the same schedule)
 GUMBEL_WARMUP_ITERS = 500
 
 
@@ -211,7 +211,7 @@ LONG_TAIL_VARIANTS = _LT_HEADLINE + [
     Variant(f'{v.name}-warmup{GUMBEL_WARMUP_ITERS}', v.config,
             edit=_with_warmup(GUMBEL_WARMUP_ITERS), ablation=True)
     for v in _LT_HEADLINE if v.name in ('gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss',
-                                        'apa-droploss', 'sigmoid-bce')]
+                                        'apa-droploss', 'sigmoid-bce', 'softmax-ce')]
 
 # ----------------------------------------------------------------------------- recognition
 _REC = 'configs/recognition/{}_faster-rcnn_r18-thin_fpn_1k_synth-lt.py'
@@ -244,10 +244,14 @@ def _alpha_over_full_lr(cfg, ctx) -> None:
     hooks[0]['total'] = int(min(steps[0]['milestones']))
 
 
-# SEF with a tenth of the release's maximum-entropy weight: at weight 1 the term holds the
-# global prediction near uniform (entropy 1.92 of ln 11 = 2.40 nats at the end of training).
-def _sef_entropy_tenth(cfg, ctx) -> None:
-    cfg.model.roi_head.bbox_head.entropy_weight = 0.1
+# SEF with a tenth of the release's maximum-entropy weight (at weight 1 the term holds the
+# global prediction near uniform: entropy 1.92 of ln 11 = 2.40 nats at the end of training), and
+# without it (what the grouping and transfer terms alone cost against softmax CE)
+def _sef_entropy(weight: float) -> Callable:
+    """An edit setting SEF's maximum-entropy weight to ``weight`` (the other terms kept)."""
+    def edit(cfg, ctx) -> None:
+        cfg.model.roi_head.bbox_head.entropy_weight = weight
+    return edit
 
 
 def _bbn_background(cfg, ctx) -> None:
@@ -320,7 +324,8 @@ RECOGNITION_VARIANTS = [Variant(m, _REC.format(m)) for m in (
     Variant('bbn-bg', _REC.format('bbn'), edit=_bbn_background, ablation=True),
     Variant('psc-fulllr', _REC.format('psc'), edit=_alpha_over_full_lr, ablation=True),
     Variant('sc-fulllr', _REC.format('sc'), edit=_alpha_over_full_lr, ablation=True),
-    Variant('sef-ent0.1', _REC.format('sef'), edit=_sef_entropy_tenth, ablation=True),
+    Variant('sef-ent0.1', _REC.format('sef'), edit=_sef_entropy(0.1), ablation=True),
+    Variant('sef-ent0', _REC.format('sef'), edit=_sef_entropy(0.0), ablation=True),
     # [issue 13, item 3] BBN with RoI-level reversed partners only (no reversed images)
     Variant('bbn-rois', _REC.format('bbn'), edit=_bbn_rois_only, ablation=True)]
 

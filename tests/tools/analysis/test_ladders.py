@@ -64,10 +64,14 @@ def test_contrastive_alpha_over_the_full_lr_part(name, tmp_path):
         'total')
 
 
-def test_sef_entropy_row(tmp_path):
-    assert _configure('sef', 40, tmp_path).model.roi_head.bbox_head.get(
-        'entropy_weight', 1.0) == 1.0
-    assert _configure('sef-ent0.1', 40, tmp_path).model.roi_head.bbox_head.entropy_weight == 0.1
+@pytest.mark.parametrize('name,weight', [('sef-ent0.1', 0.1), ('sef-ent0', 0.0)])
+def test_sef_entropy_rows_change_only_the_entropy_weight(name, weight, tmp_path):
+    base, row = (_configure(n, 40, tmp_path) for n in ('sef', name))
+    assert base.model.roi_head.bbox_head.get('entropy_weight', 1.0) == 1.0
+    assert row.model.roi_head.bbox_head.entropy_weight == weight
+    row.model.roi_head.bbox_head.entropy_weight = base.model.roi_head.bbox_head.get(
+        'entropy_weight', 1.0)
+    assert row.model == base.model and row.optim_wrapper == base.optim_wrapper
 
 
 def test_dive_teacher_is_the_softmax_run(tmp_path):
@@ -165,7 +169,7 @@ def test_lr_row_changes_only_the_learning_rate(ladder, head, suffix, lr, tmp_pat
 
 
 @pytest.mark.parametrize('head', ['gumbel', 'gumbel-droploss', 'aglu-gumbel-droploss',
-                                  'apa-droploss', 'sigmoid-bce'])
+                                  'apa-droploss', 'sigmoid-bce', 'softmax-ce'])
 def test_warmup_row_changes_only_the_warmup_length(head, tmp_path):
     """``<head>-warmup500``: the head's row with its linear warm-up 500 iterations long (set
     after ``scale_schedule``, which caps a warm-up at a fifth of the run); LR, start factor and
