@@ -22,24 +22,14 @@ import sys
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from probe_embedding import batches, load  # noqa: E402
+from probe_embedding import batches, gt_box_roi_feats, load  # noqa: E402
 
 
 @torch.no_grad()
 def gt_roi_feats(model, cfg, max_batches: int) -> torch.Tensor:
     """(N, C, h, w) box RoI features of the ground-truth boxes of the first validation batches."""
-    from mmdet.structures.bbox import bbox2roi
     loader, _ = batches(cfg)
-    extractor = model.roi_head.bbox_roi_extractor
-    out = []
-    for i, batch in enumerate(loader):
-        if i == max_batches:
-            break
-        data = model.data_preprocessor(batch, False)
-        x = model.extract_feat(data['inputs'])
-        rois = bbox2roi([ds.gt_instances.bboxes for ds in data['data_samples']])
-        out.append(extractor(x[:extractor.num_inputs], rois))
-    return torch.cat(out)
+    return torch.cat([f for f, _ in gt_box_roi_feats(model, loader, max_batches)])
 
 
 def channel_group_stats(feats: torch.Tensor, num_groups: int) -> dict:

@@ -22,29 +22,22 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from probe_embedding import batches, image_ap, load  # noqa: E402
+from probe_embedding import batches, gt_box_roi_feats, image_ap, load  # noqa: E402
 
 
 @torch.no_grad()
 def gt_roi_features(model, cfg, split, max_batches):
     """Trunk features, labels and the head's class probabilities of every GT box."""
-    from mmdet.structures.bbox import bbox2roi
     loader, classes = batches(cfg, split)
-    head, extractor = model.roi_head.bbox_head, model.roi_head.bbox_roi_extractor
+    head = model.roi_head.bbox_head
     feats, labels, probs = [], [], []
-    for i, batch in enumerate(loader):
-        if i == max_batches:
-            break
-        data = model.data_preprocessor(batch, False)
-        x = model.extract_feat(data['inputs'])
-        gts = [ds.gt_instances for ds in data['data_samples']]
-        roi_feats = extractor(x[:extractor.num_inputs], bbox2roi([g.bboxes for g in gts]))
+    for roi_feats, y in gt_box_roi_feats(model, loader, max_batches):
         probs.append(head(roi_feats)[0].softmax(1))
         f = roi_feats.flatten(1)
         for fc in head.shared_fcs:
             f = head.relu(fc(f))
         feats.append(f)
-        labels.append(torch.cat([g.labels for g in gts]))
+        labels.append(y)
     return torch.cat(feats), torch.cat(labels), torch.cat(probs), classes
 
 

@@ -69,6 +69,21 @@ def batches(cfg, split=None):
     return loader, loader.dataset.metainfo['classes']
 
 
+def gt_box_roi_feats(model, loader, max_batches=None):
+    """Per batch of ``loader`` (the first ``max_batches``): the box RoI features of its
+    ground-truth boxes (the RoI extractor's output) and their labels. Call under no_grad."""
+    from mmdet.structures.bbox import bbox2roi
+    extractor = model.roi_head.bbox_roi_extractor
+    for i, batch in enumerate(loader):
+        if i == max_batches:
+            break
+        data = model.data_preprocessor(batch, False)
+        x = model.extract_feat(data['inputs'])
+        gts = [ds.gt_instances for ds in data['data_samples']]
+        yield (extractor(x[:extractor.num_inputs], bbox2roi([g.bboxes for g in gts])),
+               torch.cat([g.labels for g in gts]))
+
+
 def multi_hot(data_samples, k):
     from hce_det.models.layers.image_labels import multi_hot_labels
     return multi_hot_labels([ds.gt_instances.labels for ds in data_samples], k)
