@@ -79,6 +79,12 @@ HCE_VARIANTS = [
             f'configs/hce/hce-late-conv-gs0p3-gmax-p23-lr3_{_HCE}', ablation=True),
     Variant('late-conv-gs0.3-gmax-p23-lr10',
             f'configs/hce/hce-late-conv-gs0p3-gmax-p23-lr10_{_HCE}', ablation=True),
+    # the demo's cheaper training step (64 sampled RoIs, RPN training proposals 500 / 300;
+    # see the configs): vanilla and the chosen settings
+    Variant('vanilla-roi64', 'configs/demo/faster-rcnn_r18-thin_fpn_roi64_1k_synth-context.py'),
+    Variant('late-conv-gs0.3-gmax-p23-roi64',
+            'configs/hce/hce-late-conv-gs0p3-gmax-p23_faster-rcnn_r18-thin_fpn_roi64_1k_'
+            'synth-context.py'),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]
