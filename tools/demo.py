@@ -30,8 +30,11 @@ from hce_det.datasets.synthetic import CLASSES, CONTEXT_CLASSES  # noqa: E402
 
 # the chosen HCE settings (late fusion only, 0.3 of HCE's gradient into the backbone and
 # neck, x_global = the image's global max of the embedded map, the embedding reading P3 + P2):
-# docs/RESULTS.md, hce_1200_headline and hce_scene_1200_headline
-DEFAULT_VARIANTS = ['vanilla', 'late-conv-gs0.3-gmax-p23']
+# docs/RESULTS.md, hce_1200_headline and hce_scene_1200_headline. Both on the cheaper training
+# step (64 sampled RoIs, RPN training proposals 500 / 300; the `-roi64` configs): the default
+# step ran the demo in 9 min 21 s to 11 min 18 s on 2-core hosts, over the 10-minute bound on
+# the slower one; the same pair on this step: hce_1200_roi64, hce_scene_1200_roi64
+DEFAULT_VARIANTS = ['vanilla-roi64', 'late-conv-gs0.3-gmax-p23-roi64']
 
 
 def summary_table(rows) -> str:

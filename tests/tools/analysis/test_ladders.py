@@ -219,3 +219,23 @@ def test_gol_clamp_row_changes_only_the_loss_side_logit_clamp(tmp_path):
     z2 = torch.tensor([[-3.0, -8.0]], requires_grad=True)
     loss(z2, torch.tensor([0]), torch.ones(1), avg_factor=1.0).backward()
     assert float(z2.grad[0, 0]) == pytest.approx(-math.exp(3.0), rel=1e-3)
+
+
+@pytest.mark.parametrize('ladder', ['hce', 'hce_scene'])
+@pytest.mark.parametrize('head', ['vanilla', 'late-conv-gs0.3-gmax-p23'])
+def test_roi64_rows_change_only_the_training_step(ladder, head, tmp_path):
+    """``<head>-roi64`` (the demo's cheaper step): 64 sampled RoIs per image and the RPN's
+    training proposals 500 per level / 300 kept, nothing else (test settings, schedule, data and
+    the rest of the model are the row's)."""
+    base, row = (_configure(n, 40, tmp_path, ladder=ladder) for n in (head, f'{head}-roi64'))
+    assert base.model.train_cfg.rcnn.sampler.num == 128
+    assert row.model.train_cfg.rcnn.sampler.num == 64
+    b, r = base.model.train_cfg.rpn_proposal, row.model.train_cfg.rpn_proposal
+    assert (b.nms_pre, b.max_per_img, r.nms_pre, r.max_per_img) == (1000, 500, 500, 300)
+    assert row.model.test_cfg == base.model.test_cfg
+    row.model.train_cfg = base.model.train_cfg
+    row.work_dir = base.work_dir
+    assert row.model == base.model
+    for key in ('train_dataloader', 'val_dataloader', 'param_scheduler', 'optim_wrapper',
+                'train_cfg', 'randomness'):
+        assert row.get(key) == base.get(key), key
