@@ -239,3 +239,20 @@ def test_roi64_rows_change_only_the_training_step(ladder, head, tmp_path):
     for key in ('train_dataloader', 'val_dataloader', 'param_scheduler', 'optim_wrapper',
                 'train_cfg', 'randomness'):
         assert row.get(key) == base.get(key), key
+
+
+@pytest.mark.parametrize('ladder', ['hce', 'hce_scene'])
+@pytest.mark.parametrize('head', ['vanilla', 'late-conv-gs0.3-gmax-p23'])
+def test_roi64_pos05_rows_change_only_the_positive_fraction(ladder, head, tmp_path):
+    """``<head>-roi64-pos0.5``: the ``-roi64`` row with ``pos_fraction`` 0.5 (was 0.25), nothing
+    else. (Its recorded runs were configured as roi64 + that one edit at 68cabd5.)"""
+    base, row = (_configure(n, 40, tmp_path, ladder=ladder)
+                 for n in (f'{head}-roi64', f'{head}-roi64-pos0.5'))
+    assert base.model.train_cfg.rcnn.sampler.pos_fraction == 0.25
+    assert row.model.train_cfg.rcnn.sampler.pos_fraction == 0.5
+    row.model.train_cfg.rcnn.sampler.pos_fraction = 0.25
+    row.work_dir = base.work_dir
+    assert row.model == base.model
+    for key in ('train_dataloader', 'val_dataloader', 'param_scheduler', 'optim_wrapper',
+                'train_cfg', 'randomness', 'custom_hooks', 'val_evaluator'):
+        assert row.get(key) == base.get(key), key
