@@ -42,8 +42,6 @@ class Ladder:
 
 # ----------------------------------------------------------------------------------- HCE
 _HCE = 'faster-rcnn_r18-thin_fpn_1k_synth-context.py'
-_HCE_ROI64 = 'faster-rcnn_r18-thin_fpn_roi64_1k_synth-context.py'
-_HCE_ROI64P = 'faster-rcnn_r18-thin_fpn_roi64-pos0p5_1k_synth-context.py'
 HCE_VARIANTS = [
     Variant('vanilla', f'configs/demo/{_HCE}'),
     Variant('embloss', f'configs/hce/hce-embloss_{_HCE}'),
@@ -83,14 +81,14 @@ HCE_VARIANTS = [
             f'configs/hce/hce-late-conv-gs0p3-gmax-p23-lr10_{_HCE}', ablation=True),
     # the demo's cheaper training step (64 sampled RoIs, RPN training proposals 500 / 300;
     # see the configs): vanilla and the chosen settings
-    Variant('vanilla-roi64', f'configs/demo/{_HCE_ROI64}'),
+    Variant('vanilla-roi64', f'configs/demo/roi64_{_HCE}'),
     Variant('late-conv-gs0.3-gmax-p23-roi64',
-            f'configs/hce/hce-late-conv-gs0p3-gmax-p23_{_HCE_ROI64}'),
+            f'configs/hce/hce-late-conv-gs0p3-gmax-p23-roi64_{_HCE}'),
     # the same with up to half of the 64 RoIs positive (the box regressor's positives of the
     # 128-RoI step; see the configs)
-    Variant('vanilla-roi64-pos0.5', f'configs/demo/{_HCE_ROI64P}'),
+    Variant('vanilla-roi64-pos0.5', f'configs/demo/roi64-pos0p5_{_HCE}'),
     Variant('late-conv-gs0.3-gmax-p23-roi64-pos0.5',
-            f'configs/hce/hce-late-conv-gs0p3-gmax-p23_{_HCE_ROI64P}'),
+            f'configs/hce/hce-late-conv-gs0p3-gmax-p23-roi64-pos0p5_{_HCE}'),
     Variant('both-conv-w4', f'configs/hce/hce-both-conv-w4_{_HCE}', ablation=True),
     Variant('both-conv-w4-gavg', f'configs/hce/hce-both-conv-w4-gavg_{_HCE}', ablation=True),
 ]

@@ -1,5 +1,5 @@
 # The chosen HCE settings (late-conv-gs0.3-gmax-p23) on the demo's cheaper training step
-# (configs/demo/faster-rcnn_r18-thin_fpn_roi64_1k_synth-context.py: 64 sampled RoIs per image,
+# (configs/demo/roi64_faster-rcnn_r18-thin_fpn_1k_synth-context.py: 64 sampled RoIs per image,
 # RPN training proposals 500 per level / 300 kept). Test-time settings unchanged.
 _base_ = './hce-late-conv-gs0p3-gmax-p23_faster-rcnn_r18-thin_fpn_1k_synth-context.py'
 model = dict(
